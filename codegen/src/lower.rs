@@ -1,0 +1,832 @@
+//! Lowering OpenAPI 3.1 to the OpenAPI 3.0 that progenitor (through
+//! `openapiv3` 2.x and typify) understands.
+//!
+//! Each rule is a small, general rewrite of the JSON document, applied to
+//! every schema wherever it appears (components, parameters, headers, request
+//! and response bodies, and nested inside other schemas), or to every
+//! operation. Rules never look at names of particular S2 types. The rules:
+//!
+//! | 3.1 input | 3.0 output |
+//! |---|---|
+//! | `openapi: 3.1.x` | `openapi: 3.0.3` |
+//! | `type: [X, "null"]` | `type: X`, `nullable: true` (several non-null types become `anyOf`) |
+//! | `oneOf`/`anyOf` with a `{type: "null"}` branch | the other branch + `nullable: true`; a lone `$ref` branch is wrapped as `allOf: [$ref]` |
+//! | `prefixItems` (tuples) | `items` (the common item schema, or any value) with `minItems`/`maxItems` |
+//! | boolean schemas (`items: false`, `true`) | removed, or `{}` / `{not: {}}` |
+//! | `const: v` | `enum: [v]` |
+//! | `examples: [...]` in a schema | `example` (the first) |
+//! | numeric `exclusiveMinimum`/`exclusiveMaximum` | `minimum`/`maximum` + boolean flag |
+//! | a `default` that does not match the schema's `type` | dropped |
+//! | a response or request body with several media types | the JSON one is kept |
+//! | error responses with several body schemas | one `oneOf` schema per operation, `<OperationId>ErrorBody` |
+//! | error responses mixing bodies and no body | the body-less ones are dropped (at run time their statuses arrive as unexpected responses, status kept) |
+//! | success responses that do not share one body type (e.g. 200 JSON and 204 empty) | every success response becomes raw bytes (`application/octet-stream`), so no success is misreported as an error |
+//!
+//! [`lower`] returns a note for each operation-level rewrite, so that the
+//! generated code can say what was changed.
+
+use serde_json::{Map, Value, json};
+
+use crate::CodegenError;
+
+/// Lowers `doc` in place and returns human-readable notes on the
+/// operation-level changes made.
+pub fn lower(doc: &mut Value) -> Result<Vec<String>, CodegenError> {
+    lower_version(doc)?;
+    for_each_schema(doc, &mut lower_schema);
+    let mut notes = Vec::new();
+    lower_operations(doc, &mut notes);
+    Ok(notes)
+}
+
+/// Sets the document version to 3.0.3 when it is 3.1, and rejects anything
+/// that is neither.
+pub fn lower_version(doc: &mut Value) -> Result<(), CodegenError> {
+    let version = doc.get("openapi").and_then(Value::as_str).ok_or_else(|| {
+        CodegenError::Invalid("the document has no `openapi` version field".to_owned())
+    })?;
+    if version.starts_with("3.1") {
+        doc["openapi"] = json!("3.0.3");
+        Ok(())
+    } else if version.starts_with("3.0") {
+        Ok(())
+    } else {
+        Err(CodegenError::Unsupported(format!(
+            "OpenAPI version {version} (only 3.0 and 3.1 are supported)"
+        )))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Walking schemas
+
+/// Calls `f` on every schema object in the document, parents before children.
+/// Boolean schemas in child positions are first turned into objects (or
+/// removed) so that `f` only sees objects.
+pub fn for_each_schema(doc: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for schema in schemas.values_mut() {
+            visit_schema(schema, f);
+        }
+    }
+    for section in ["parameters", "headers"] {
+        if let Some(items) = doc
+            .pointer_mut(&format!("/components/{section}"))
+            .and_then(Value::as_object_mut)
+        {
+            for item in items.values_mut() {
+                visit_parameter_like(item, f);
+            }
+        }
+    }
+    for section in ["responses", "requestBodies"] {
+        if let Some(items) = doc
+            .pointer_mut(&format!("/components/{section}"))
+            .and_then(Value::as_object_mut)
+        {
+            for item in items.values_mut() {
+                visit_body_like(item, f);
+            }
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (key, value) in item.iter_mut() {
+                if key == "parameters" {
+                    visit_parameters(value, f);
+                } else if HTTP_METHODS.contains(&key.as_str()) {
+                    visit_operation(value, f);
+                }
+            }
+        }
+    }
+}
+
+/// The operation keys of a path item.
+pub const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn visit_operation(op: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if let Some(params) = op.get_mut("parameters") {
+        visit_parameters(params, f);
+    }
+    if let Some(body) = op.get_mut("requestBody") {
+        visit_body_like(body, f);
+    }
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        for response in responses.values_mut() {
+            visit_body_like(response, f);
+        }
+    }
+}
+
+fn visit_parameters(params: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if let Some(params) = params.as_array_mut() {
+        for param in params {
+            visit_parameter_like(param, f);
+        }
+    }
+}
+
+fn visit_parameter_like(item: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if let Some(schema) = item.get_mut("schema") {
+        visit_schema(schema, f);
+    }
+    visit_content(item, f);
+}
+
+fn visit_body_like(item: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    visit_content(item, f);
+    if let Some(headers) = item.get_mut("headers").and_then(Value::as_object_mut) {
+        for header in headers.values_mut() {
+            visit_parameter_like(header, f);
+        }
+    }
+}
+
+fn visit_content(item: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if let Some(content) = item.get_mut("content").and_then(Value::as_object_mut) {
+        for media in content.values_mut() {
+            if let Some(schema) = media.get_mut("schema") {
+                visit_schema(schema, f);
+            }
+        }
+    }
+}
+
+fn visit_schema(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if let Value::Bool(b) = schema {
+        *schema = bool_schema(*b);
+    }
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    f(map);
+    for key in ["items", "additionalProperties", "not"] {
+        match map.get_mut(key) {
+            // `additionalProperties: bool` is valid 3.0 and means what it says.
+            Some(Value::Bool(_)) if key == "additionalProperties" => {}
+            Some(child) => visit_schema(child, f),
+            None => {}
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf", "prefixItems"] {
+        if let Some(children) = map.get_mut(key).and_then(Value::as_array_mut) {
+            for child in children {
+                visit_schema(child, f);
+            }
+        }
+    }
+    if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        for child in props.values_mut() {
+            visit_schema(child, f);
+        }
+    }
+}
+
+/// JSON Schema's boolean schemas: `true` accepts anything, `false` nothing.
+fn bool_schema(accept: bool) -> Value {
+    if accept {
+        json!({})
+    } else {
+        json!({"not": {}})
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Schema rules
+
+/// Applies every schema-level rule to one schema object.
+pub fn lower_schema(schema: &mut Map<String, Value>) {
+    lower_prefix_items(schema);
+    lower_type_list(schema);
+    lower_null_branches(schema, "oneOf");
+    lower_null_branches(schema, "anyOf");
+    lower_const(schema);
+    lower_examples(schema);
+    lower_exclusive_bound(schema, "exclusiveMinimum", "minimum");
+    lower_exclusive_bound(schema, "exclusiveMaximum", "maximum");
+    drop_mismatched_default(schema);
+}
+
+/// `type: [X, "null"]` becomes `type: X` plus `nullable: true`.
+pub fn lower_type_list(schema: &mut Map<String, Value>) {
+    let types: Vec<String> = match schema.get("type") {
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(t)) if t == "null" => vec![t.clone()],
+        _ => return,
+    };
+    let non_null: Vec<&String> = types.iter().filter(|t| *t != "null").collect();
+    if non_null.len() != types.len() {
+        schema.insert("nullable".to_owned(), json!(true));
+    }
+    match non_null.as_slice() {
+        [] => {
+            schema.remove("type");
+            schema.insert("enum".to_owned(), json!([null]));
+        }
+        [only] => {
+            schema.insert("type".to_owned(), json!(only));
+        }
+        several => {
+            schema.remove("type");
+            let branches: Vec<Value> = several.iter().map(|t| json!({"type": t})).collect();
+            schema.insert("anyOf".to_owned(), Value::Array(branches));
+        }
+    }
+}
+
+fn is_null_schema(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null")
+        || schema.get("enum") == Some(&json!([null]))
+}
+
+/// `oneOf`/`anyOf` with a null branch becomes the remaining branch plus
+/// `nullable: true`. A lone `$ref` is wrapped in `allOf` because 3.0 ignores
+/// siblings of `$ref`.
+pub fn lower_null_branches(schema: &mut Map<String, Value>, key: &str) {
+    let Some(Value::Array(branches)) = schema.get(key) else {
+        return;
+    };
+    if !branches.iter().any(is_null_schema) {
+        return;
+    }
+    let rest: Vec<Value> = branches
+        .iter()
+        .filter(|b| !is_null_schema(b))
+        .cloned()
+        .collect();
+    schema.remove(key);
+    schema.insert("nullable".to_owned(), json!(true));
+    match <[Value; 1]>::try_from(rest) {
+        Ok([only]) => match only {
+            Value::Object(branch) if branch.contains_key("$ref") => {
+                let reference = json!({"$ref": branch["$ref"]});
+                schema.insert("allOf".to_owned(), json!([reference]));
+                for (k, v) in branch {
+                    if k != "$ref" {
+                        schema.entry(k).or_insert(v);
+                    }
+                }
+            }
+            Value::Object(branch) => {
+                for (k, v) in branch {
+                    schema.entry(k).or_insert(v);
+                }
+            }
+            _ => {}
+        },
+        Err(rest) if rest.is_empty() => {
+            schema.insert("enum".to_owned(), json!([null]));
+        }
+        Err(rest) => {
+            schema.insert(key.to_owned(), Value::Array(rest));
+        }
+    }
+}
+
+/// Tuples (`prefixItems`) become arrays of the common item schema (or of any
+/// value when the positions differ), with the length bounds they imply.
+pub fn lower_prefix_items(schema: &mut Map<String, Value>) {
+    let Some(Value::Array(prefix)) = schema.remove("prefixItems") else {
+        return;
+    };
+    let len = prefix.len();
+    let closed = matches!(schema.get("items"), Some(Value::Bool(false)));
+    let additional = match schema.remove("items") {
+        None | Some(Value::Bool(_)) => None,
+        Some(items) => Some(items),
+    };
+    let first = prefix.first().cloned().unwrap_or_else(|| json!({}));
+    let uniform =
+        prefix.iter().all(|p| *p == first) && additional.as_ref().is_none_or(|a| *a == first);
+    let items = if uniform { first } else { json!({}) };
+    schema.insert("items".to_owned(), items);
+    schema.entry("minItems").or_insert(json!(len));
+    if closed {
+        schema.entry("maxItems").or_insert(json!(len));
+    }
+}
+
+/// `const: v` becomes `enum: [v]`.
+pub fn lower_const(schema: &mut Map<String, Value>) {
+    if let Some(value) = schema.remove("const") {
+        schema.insert("enum".to_owned(), json!([value]));
+    }
+}
+
+/// A schema's `examples` array becomes a single `example`.
+pub fn lower_examples(schema: &mut Map<String, Value>) {
+    if !matches!(schema.get("examples"), Some(Value::Array(_))) {
+        return;
+    }
+    if let Some(Value::Array(examples)) = schema.remove("examples")
+        && let Some(first) = examples.into_iter().next()
+    {
+        schema.entry("example").or_insert(first);
+    }
+}
+
+/// A numeric `exclusiveMinimum: n` becomes `minimum: n` with
+/// `exclusiveMinimum: true` (likewise for the maximum).
+pub fn lower_exclusive_bound(schema: &mut Map<String, Value>, exclusive: &str, inclusive: &str) {
+    if let Some(Value::Number(bound)) = schema.get(exclusive).cloned() {
+        schema.insert(inclusive.to_owned(), Value::Number(bound));
+        schema.insert(exclusive.to_owned(), json!(true));
+    }
+}
+
+/// Drops a `default` whose JSON type contradicts the schema's `type`
+/// (typify refuses such schemas).
+pub fn drop_mismatched_default(schema: &mut Map<String, Value>) {
+    let (Some(default), Some(ty)) = (
+        schema.get("default"),
+        schema.get("type").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    let nullable = schema.get("nullable") == Some(&json!(true));
+    let fits = match default {
+        Value::Null => nullable,
+        Value::Bool(_) => ty == "boolean",
+        Value::Number(n) => ty == "number" || (ty == "integer" && (n.is_i64() || n.is_u64())),
+        Value::String(_) => ty == "string",
+        Value::Array(_) => ty == "array",
+        Value::Object(_) => ty == "object",
+    };
+    if !fits {
+        schema.remove("default");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Operation rules
+
+fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
+    let mut new_schemas = Map::new();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, op) in item.iter_mut() {
+                if !HTTP_METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                let Some(op) = op.as_object_mut() else {
+                    continue;
+                };
+                let name = op.get("operationId").and_then(Value::as_str).map_or_else(
+                    || format!("{} {path}", method.to_uppercase()),
+                    str::to_owned,
+                );
+                if let Some(body) = op.get_mut("requestBody") {
+                    keep_one_media_type(body, &format!("{name} request body"), notes);
+                }
+                if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                    for (status, response) in responses.iter_mut() {
+                        keep_one_media_type(response, &format!("{name} response {status}"), notes);
+                    }
+                    unify_success_bodies(responses, &name, notes);
+                    if let Some((schema_name, schema)) = unify_error_bodies(responses, &name, notes)
+                    {
+                        new_schemas.insert(schema_name, schema);
+                    }
+                }
+            }
+        }
+    }
+    if !new_schemas.is_empty() {
+        let components = doc
+            .as_object_mut()
+            .map(|d| d.entry("components").or_insert_with(|| json!({})));
+        if let Some(Value::Object(components)) = components {
+            let schemas = components.entry("schemas").or_insert_with(|| json!({}));
+            if let Some(schemas) = schemas.as_object_mut() {
+                schemas.extend(new_schemas);
+            }
+        }
+    }
+}
+
+fn is_json_media_type(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or("").trim();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// Keeps one media type per body: the first JSON one, else the first.
+pub fn keep_one_media_type(body: &mut Value, what: &str, notes: &mut Vec<String>) {
+    let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if content.len() <= 1 {
+        return;
+    }
+    let keep = content
+        .keys()
+        .find(|k| is_json_media_type(k))
+        .or_else(|| content.keys().next())
+        .cloned();
+    if let Some(keep) = keep {
+        let dropped: Vec<String> = content.keys().filter(|k| **k != keep).cloned().collect();
+        content.retain(|k, _| *k == keep);
+        notes.push(format!(
+            "{what}: kept {keep}, dropped {}",
+            dropped.join(", ")
+        ));
+    }
+}
+
+fn status_class(status: &str) -> Option<u8> {
+    status.as_bytes().first().and_then(|b| b.checked_sub(b'0'))
+}
+
+fn body_schema(response: &Value) -> Option<&Value> {
+    let content = response.get("content")?.as_object()?;
+    let (_, media) = content.iter().next()?;
+    Some(media.get("schema").unwrap_or(&Value::Null))
+}
+
+/// Success responses that do not share one body type all become raw bytes.
+pub fn unify_success_bodies(responses: &mut Map<String, Value>, op: &str, notes: &mut Vec<String>) {
+    let successes: Vec<String> = responses
+        .keys()
+        .filter(|s| status_class(s) == Some(2))
+        .cloned()
+        .collect();
+    let mut kinds: Vec<Option<&Value>> = successes
+        .iter()
+        .map(|s| body_schema(&responses[s]))
+        .collect();
+    kinds.dedup();
+    if kinds.len() <= 1 {
+        return;
+    }
+    for status in &successes {
+        if let Some(response) = responses.get_mut(status).and_then(Value::as_object_mut) {
+            response.insert(
+                "content".to_owned(),
+                json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}),
+            );
+        }
+    }
+    notes.push(format!(
+        "{op}: success responses {} differ in body type; all are returned as raw bytes",
+        successes.join(", ")
+    ));
+}
+
+/// Error responses with several body schemas get one `oneOf` schema; error
+/// responses without a body are dropped when others have one. Returns the
+/// new component schema, if one was made.
+pub fn unify_error_bodies(
+    responses: &mut Map<String, Value>,
+    op: &str,
+    notes: &mut Vec<String>,
+) -> Option<(String, Value)> {
+    let errors: Vec<String> = responses
+        .keys()
+        .filter(|s| {
+            matches!(status_class(s), Some(4 | 5)) || s.as_str() == "default" || s.ends_with("XX")
+        })
+        .cloned()
+        .collect();
+    let mut schemas: Vec<Value> = Vec::new();
+    let mut bodiless = Vec::new();
+    for status in &errors {
+        match body_schema(&responses[status]) {
+            Some(schema) => {
+                if !schemas.contains(schema) {
+                    schemas.push(schema.clone());
+                }
+            }
+            None => bodiless.push(status.clone()),
+        }
+    }
+    if !schemas.is_empty() && !bodiless.is_empty() {
+        for status in &bodiless {
+            responses.remove(status);
+        }
+        notes.push(format!(
+            "{op}: error responses {} have no body while others do; they are left undocumented",
+            bodiless.join(", ")
+        ));
+    }
+    if schemas.len() <= 1 {
+        return None;
+    }
+    let name = format!("{}ErrorBody", pascal_case(op));
+    let reference = json!({"$ref": format!("#/components/schemas/{name}")});
+    for status in &errors {
+        if let Some(content) = responses
+            .get_mut(status)
+            .and_then(|r| r.get_mut("content"))
+            .and_then(Value::as_object_mut)
+        {
+            for media in content.values_mut() {
+                if let Some(media) = media.as_object_mut() {
+                    media.insert("schema".to_owned(), reference.clone());
+                }
+            }
+        }
+    }
+    notes.push(format!(
+        "{op}: error responses have {} body types; they are unified as {name}",
+        schemas.len()
+    ));
+    Some((name, json!({"oneOf": schemas})))
+}
+
+fn pascal_case(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn lowered(v: Value) -> Value {
+        let mut s = schema(v);
+        lower_schema(&mut s);
+        Value::Object(s)
+    }
+
+    #[test]
+    fn version_31_becomes_303_and_others_are_refused() {
+        let mut doc = json!({"openapi": "3.1.0"});
+        lower_version(&mut doc).unwrap();
+        assert_eq!(doc["openapi"], "3.0.3");
+        let mut doc = json!({"openapi": "3.0.1"});
+        lower_version(&mut doc).unwrap();
+        assert_eq!(doc["openapi"], "3.0.1");
+        assert!(lower_version(&mut json!({"openapi": "2.0"})).is_err());
+        assert!(lower_version(&mut json!({"swagger": "2.0"})).is_err());
+    }
+
+    #[test]
+    fn nullable_type_lists() {
+        assert_eq!(
+            lowered(json!({"type": ["string", "null"]})),
+            json!({"type": "string", "nullable": true})
+        );
+        assert_eq!(
+            lowered(json!({"type": ["integer"]})),
+            json!({"type": "integer"})
+        );
+        assert_eq!(
+            lowered(json!({"type": ["string", "integer"]})),
+            json!({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+        );
+        assert_eq!(
+            lowered(json!({"type": "null"})),
+            json!({"nullable": true, "enum": [null]})
+        );
+    }
+
+    #[test]
+    fn null_branch_of_a_ref_becomes_nullable_all_of() {
+        assert_eq!(
+            lowered(json!({
+                "description": "d",
+                "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/X", "description": "inner"}]
+            })),
+            json!({"description": "d", "nullable": true, "allOf": [{"$ref": "#/components/schemas/X"}]})
+        );
+    }
+
+    #[test]
+    fn null_branch_of_an_inline_schema_is_merged() {
+        assert_eq!(
+            lowered(json!({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]})),
+            json!({"nullable": true, "type": "integer", "minimum": 0})
+        );
+    }
+
+    #[test]
+    fn null_branch_among_several_keeps_the_rest() {
+        assert_eq!(
+            lowered(json!({"oneOf": [{"type": "null"}, {"type": "string"}, {"type": "integer"}]})),
+            json!({"nullable": true, "oneOf": [{"type": "string"}, {"type": "integer"}]})
+        );
+    }
+
+    #[test]
+    fn unions_without_null_are_left_alone() {
+        let s = json!({"oneOf": [{"type": "string"}, {"type": "integer"}]});
+        assert_eq!(lowered(s.clone()), s);
+    }
+
+    #[test]
+    fn uniform_closed_tuple_becomes_bounded_array() {
+        assert_eq!(
+            lowered(
+                json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "items": false})
+            ),
+            json!({"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2})
+        );
+    }
+
+    #[test]
+    fn mixed_tuple_becomes_array_of_any() {
+        assert_eq!(
+            lowered(
+                json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]})
+            ),
+            json!({"type": "array", "items": {}, "minItems": 2})
+        );
+    }
+
+    #[test]
+    fn const_examples_and_exclusive_bounds() {
+        assert_eq!(lowered(json!({"const": "x"})), json!({"enum": ["x"]}));
+        assert_eq!(
+            lowered(json!({"type": "string", "examples": ["a", "b"]})),
+            json!({"type": "string", "example": "a"})
+        );
+        assert_eq!(
+            lowered(json!({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10})),
+            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true})
+        );
+        // 3.0 style booleans are untouched.
+        let s = json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true});
+        assert_eq!(lowered(s.clone()), s);
+    }
+
+    #[test]
+    fn mismatched_defaults_are_dropped_and_matching_ones_kept() {
+        assert_eq!(
+            lowered(json!({"type": "array", "items": {"type": "string"}, "default": "[]"})),
+            json!({"type": "array", "items": {"type": "string"}})
+        );
+        for ok in [
+            json!({"type": "array", "default": []}),
+            json!({"type": "string", "default": "x"}),
+            json!({"type": "integer", "default": 3}),
+            json!({"type": "number", "default": 1.5}),
+            json!({"type": "boolean", "default": false}),
+            json!({"type": "string", "nullable": true, "default": null}),
+        ] {
+            assert_eq!(lowered(ok.clone()), ok);
+        }
+        assert_eq!(
+            lowered(json!({"type": "integer", "default": 1.5})),
+            json!({"type": "integer"})
+        );
+    }
+
+    #[test]
+    fn walker_reaches_nested_schemas_and_replaces_boolean_schemas() {
+        let mut doc = json!({
+            "openapi": "3.1.0",
+            "paths": {"/a/{id}": {
+                "parameters": [{"name": "id", "in": "path", "schema": {"type": ["string", "null"]}}],
+                "get": {"operationId": "a", "responses": {"200": {"description": "", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "x": {"type": "array", "items": {"const": 1}},
+                        "y": true,
+                        "z": false
+                    }, "additionalProperties": false}}
+                }}}}
+            }},
+            "components": {"schemas": {"S": {"allOf": [{"type": ["integer", "null"]}]}}}
+        });
+        lower(&mut doc).unwrap();
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(
+            doc["paths"]["/a/{id}"]["parameters"][0]["schema"],
+            json!({"type": "string", "nullable": true})
+        );
+        let props = &doc["paths"]["/a/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(props["properties"]["x"]["items"], json!({"enum": [1]}));
+        assert_eq!(props["properties"]["y"], json!({}));
+        assert_eq!(props["properties"]["z"], json!({"not": {}}));
+        assert_eq!(props["additionalProperties"], json!(false));
+        assert_eq!(
+            doc["components"]["schemas"]["S"]["allOf"][0],
+            json!({"type": "integer", "nullable": true})
+        );
+    }
+
+    fn op_doc(responses: Value) -> Value {
+        json!({"openapi": "3.1.0", "paths": {"/x": {"get": {"operationId": "read_things", "responses": responses}}}})
+    }
+
+    #[test]
+    fn several_media_types_keep_the_json_one() {
+        let mut doc = op_doc(json!({"200": {"description": "", "content": {
+            "text/event-stream": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "integer"}}
+        }}}));
+        let notes = lower(&mut doc).unwrap();
+        let content = &doc["paths"]["/x"]["get"]["responses"]["200"]["content"];
+        assert_eq!(
+            content,
+            &json!({"application/json": {"schema": {"type": "integer"}}})
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("dropped text/event-stream"), "{notes:?}");
+    }
+
+    #[test]
+    fn several_error_body_types_are_unified() {
+        let info = json!({"$ref": "#/components/schemas/ErrorInfo"});
+        let tail = json!({"$ref": "#/components/schemas/Tail"});
+        let mut doc = op_doc(json!({
+            "200": {"description": ""},
+            "400": {"description": "", "content": {"application/json": {"schema": info}}},
+            "404": {"description": "", "content": {"application/json": {"schema": info}}},
+            "416": {"description": "", "content": {"application/json": {"schema": tail}}}
+        }));
+        let notes = lower(&mut doc).unwrap();
+        let reference = json!({"$ref": "#/components/schemas/ReadThingsErrorBody"});
+        for status in ["400", "404", "416"] {
+            assert_eq!(
+                doc["paths"]["/x"]["get"]["responses"][status]["content"]["application/json"]["schema"],
+                reference
+            );
+        }
+        assert_eq!(
+            doc["components"]["schemas"]["ReadThingsErrorBody"],
+            json!({"oneOf": [info, tail]})
+        );
+        assert!(
+            notes.iter().any(|n| n.contains("ReadThingsErrorBody")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn bodiless_errors_next_to_typed_ones_are_dropped() {
+        let info = json!({"$ref": "#/components/schemas/ErrorInfo"});
+        let mut doc = op_doc(json!({
+            "200": {"description": ""},
+            "400": {"description": "", "content": {"application/json": {"schema": info}}},
+            "404": {"description": ""}
+        }));
+        let notes = lower(&mut doc).unwrap();
+        let responses = &doc["paths"]["/x"]["get"]["responses"];
+        assert!(responses.get("404").is_none());
+        assert!(responses.get("400").is_some());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        // Only body-less errors: nothing to do.
+        let mut doc = op_doc(
+            json!({"200": {"description": ""}, "404": {"description": ""}, "500": {"description": ""}}),
+        );
+        assert!(lower(&mut doc).unwrap().is_empty());
+    }
+
+    #[test]
+    fn mixed_success_bodies_become_raw_bytes() {
+        let mut doc = op_doc(json!({
+            "200": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}},
+            "201": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}},
+            "204": {"description": ""}
+        }));
+        let notes = lower(&mut doc).unwrap();
+        for status in ["200", "201", "204"] {
+            assert_eq!(
+                doc["paths"]["/x"]["get"]["responses"][status]["content"],
+                json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}})
+            );
+        }
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        // One shared body type across successes is left alone.
+        let same = json!({
+            "200": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}},
+            "201": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}}
+        });
+        let mut doc = op_doc(same.clone());
+        assert!(lower(&mut doc).unwrap().is_empty());
+        assert_eq!(doc["paths"]["/x"]["get"]["responses"], same);
+    }
+
+    #[test]
+    fn pascal_case_of_operation_ids() {
+        assert_eq!(pascal_case("read"), "Read");
+        assert_eq!(
+            pascal_case("create_or_reconfigure_basin"),
+            "CreateOrReconfigureBasin"
+        );
+        assert_eq!(pascal_case("GET /a/{b}"), "GETAB");
+    }
+}

@@ -1,0 +1,139 @@
+//! What the hand-written wrapper of `s2-openapi` needs from a spec.
+//!
+//! The wrapper calls the generated `revoke_access_token` builder and decodes
+//! its errors as `ErrorInfo { code, message }`. When a spec no longer offers
+//! that, the build should say so in one line rather than fail with type
+//! errors inside the wrapper.
+
+use serde_json::Value;
+
+use crate::validate::resolve;
+
+/// The operation the wrapper wraps.
+pub const REVOKE_OPERATION_ID: &str = "revoke_access_token";
+
+/// Checks that `doc` (before or after lowering) has a `revoke_access_token`
+/// operation `DELETE /access-tokens/{id}` with an `id` path parameter, no
+/// success body, and every error body an `ErrorInfo` with string `code` and
+/// `message`. Returns what is missing otherwise.
+pub fn check_wrapper_requirements(doc: &Value) -> Result<(), String> {
+    let error_info = doc
+        .pointer("/components/schemas/ErrorInfo")
+        .ok_or("no `ErrorInfo` schema")?;
+    for field in ["code", "message"] {
+        let ty = error_info
+            .pointer(&format!("/properties/{field}/type"))
+            .and_then(Value::as_str);
+        if ty != Some("string") {
+            return Err(format!("`ErrorInfo` has no string `{field}` property"));
+        }
+    }
+    let op = doc
+        .pointer("/paths/~1access-tokens~1{id}/delete")
+        .ok_or("no `DELETE /access-tokens/{id}` operation")?;
+    if op.get("operationId").and_then(Value::as_str) != Some(REVOKE_OPERATION_ID) {
+        return Err(format!(
+            "`DELETE /access-tokens/{{id}}` is not named `{REVOKE_OPERATION_ID}`"
+        ));
+    }
+    let responses = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .ok_or("`revoke_access_token` has no responses")?;
+    let mut has_success = false;
+    for (status, response) in responses {
+        let response = match response.get("$ref").and_then(Value::as_str) {
+            Some(r) => resolve(doc, r).unwrap_or(response),
+            None => response,
+        };
+        let content = response.get("content").and_then(Value::as_object);
+        if status.starts_with('2') {
+            has_success = true;
+            if content.is_some_and(|c| !c.is_empty()) {
+                return Err(format!(
+                    "`revoke_access_token` response {status} has a body; the wrapper expects none"
+                ));
+            }
+        } else if let Some(content) = content {
+            for media in content.values() {
+                let reference = media.pointer("/schema/$ref").and_then(Value::as_str);
+                if reference != Some("#/components/schemas/ErrorInfo") {
+                    return Err(format!(
+                        "`revoke_access_token` error {status} is not an `ErrorInfo`"
+                    ));
+                }
+            }
+        }
+    }
+    if !has_success {
+        return Err("`revoke_access_token` has no success response".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn doc() -> Value {
+        json!({
+            "paths": {"/access-tokens/{id}": {"delete": {
+                "operationId": "revoke_access_token",
+                "responses": {
+                    "204": {"description": ""},
+                    "400": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorInfo"}}}}
+                }
+            }}},
+            "components": {"schemas": {"ErrorInfo": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}
+            }}}}
+        })
+    }
+
+    #[test]
+    fn the_vendored_shape_is_accepted() {
+        check_wrapper_requirements(&doc()).unwrap();
+    }
+
+    #[test]
+    fn each_missing_piece_is_named() {
+        let mut d = doc();
+        d["components"]["schemas"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ErrorInfo");
+        assert!(
+            check_wrapper_requirements(&d)
+                .unwrap_err()
+                .contains("ErrorInfo")
+        );
+
+        let mut d = doc();
+        d["paths"] = json!({"/tokens/{token}": {}});
+        assert!(
+            check_wrapper_requirements(&d)
+                .unwrap_err()
+                .contains("DELETE /access-tokens/{id}")
+        );
+
+        let mut d = doc();
+        d["paths"]["/access-tokens/{id}"]["delete"]["responses"]["400"]["content"]["application/json"]
+            ["schema"] = json!({"$ref": "#/components/schemas/ErrorResponse"});
+        assert!(
+            check_wrapper_requirements(&d)
+                .unwrap_err()
+                .contains("error 400")
+        );
+
+        let mut d = doc();
+        d["paths"]["/access-tokens/{id}"]["delete"]["responses"]["204"]["content"] =
+            json!({"application/json": {"schema": {"type": "object"}}});
+        assert!(
+            check_wrapper_requirements(&d)
+                .unwrap_err()
+                .contains("has a body")
+        );
+    }
+}
