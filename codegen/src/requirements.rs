@@ -36,6 +36,19 @@ pub fn check_wrapper_requirements(doc: &Value) -> Result<(), String> {
             "`DELETE /access-tokens/{{id}}` is not named `{REVOKE_OPERATION_ID}`"
         ));
     }
+    let id_schema = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some("id"))
+        .and_then(|p| p.pointer("/schema/$ref"))
+        .and_then(Value::as_str);
+    if id_schema != Some("#/components/schemas/AccessTokenIdStr") {
+        return Err(
+            "`revoke_access_token` has no `id` parameter of type `AccessTokenIdStr`".to_owned(),
+        );
+    }
     let responses = op
         .get("responses")
         .and_then(Value::as_object)
@@ -81,6 +94,7 @@ mod tests {
         json!({
             "paths": {"/access-tokens/{id}": {"delete": {
                 "operationId": "revoke_access_token",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/AccessTokenIdStr"}}],
                 "responses": {
                     "204": {"description": ""},
                     "400": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorInfo"}}}}

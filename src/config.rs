@@ -1,0 +1,292 @@
+//! Client configuration: endpoint, access token, timeouts, protocol.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::Error;
+use crate::client::Client;
+
+/// Environment variable holding the access token.
+pub const ENV_ACCESS_TOKEN: &str = "S2_ACCESS_TOKEN";
+/// Environment variable holding the account endpoint, such as
+/// `http://localhost:8080` (as S2's own SDK reads it).
+pub const ENV_ACCOUNT_ENDPOINT: &str = "S2_ACCOUNT_ENDPOINT";
+
+/// Default connect timeout (S2's SDK uses the same).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default timeout of one request, response body included (S2's SDK uses
+/// the same).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds a [`Client`].
+///
+/// Each setting comes from, in order: the builder method, then (only with
+/// [`ClientBuilder::from_env`]) the environment, then the default. The
+/// default endpoint is the spec's server URL
+/// ([`crate::spec::SPEC_SERVER_URL`]).
+///
+/// ```
+/// # fn main() -> Result<(), s2_openapi::Error> {
+/// let client = s2_openapi::Client::builder()
+///     .access_token("my-token")
+///     .endpoint("http://localhost:8080")
+///     .build()?;
+/// assert_eq!(client.base_url().as_str(), "http://localhost:8080/v1");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    access_token: Option<SecretString>,
+    endpoint: Option<String>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    http2_prior_knowledge: bool,
+    user_agent: Option<String>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            access_token: None,
+            endpoint: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            http2_prior_knowledge: false,
+            user_agent: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("access_token", &self.access_token.as_ref().map(|_| "[redacted]"))
+            .field("endpoint", &self.endpoint)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("http2_prior_knowledge", &self.http2_prior_knowledge)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults and nothing read from the environment.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder pre-filled from `S2_ACCESS_TOKEN` and `S2_ACCOUNT_ENDPOINT`
+    /// (each only if set and not empty). Later builder calls override them.
+    pub fn from_env() -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        let mut builder = Self::new();
+        builder.access_token = var(ENV_ACCESS_TOKEN).map(SecretString::from);
+        builder.endpoint = var(ENV_ACCOUNT_ENDPOINT);
+        builder
+    }
+
+    /// The bearer token. It is kept in a [`SecretString`], sent only in a
+    /// header marked sensitive, and never printed.
+    pub fn access_token(mut self, token: impl Into<String>) -> Self {
+        self.access_token = Some(SecretString::from(token.into()));
+        self
+    }
+
+    /// The endpoint: a `http` or `https` URL, with or without a trailing
+    /// `/`, with or without the API's `/v1` path (it is added when
+    /// missing). A path before `/v1` (a proxy prefix) is kept.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// How long to wait for a connection. Default 3 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one request may take, reading the response included.
+    /// Default 5 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Speak HTTP/2 from the first byte on `http://` (h2c), as S2's SDK and
+    /// `s2-lite` do; on `https://` this forces HTTP/2 instead of letting
+    /// ALPN choose. Default off: HTTP/1.1 on `http://`, ALPN on `https://`.
+    pub fn http2_prior_knowledge(mut self, enabled: bool) -> Self {
+        self.http2_prior_knowledge = enabled;
+        self
+    }
+
+    /// The `User-Agent` header. Default `s2-openapi/<version>`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Checks the configuration and builds the client. Never panics.
+    pub fn build(self) -> Result<Client, Error> {
+        let token = self.access_token.as_ref().ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "no access token: set {ENV_ACCESS_TOKEN} or call ClientBuilder::access_token"
+            ))
+        })?;
+        if token.expose_secret().is_empty() {
+            return Err(Error::InvalidConfig("the access token is empty".to_owned()));
+        }
+        let endpoint = match &self.endpoint {
+            Some(endpoint) => endpoint.as_str(),
+            None => crate::spec::SPEC_SERVER_URL.ok_or_else(|| {
+                Error::InvalidConfig("no endpoint given and the spec names no server".to_owned())
+            })?,
+        };
+        let base_url = base_url(endpoint).map_err(Error::InvalidConfig)?;
+        let http = self.http_client(token)?;
+        Ok(Client::new(base_url, http))
+    }
+
+    fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
+        let mut auth = reqwest::header::HeaderValue::try_from(format!(
+            "Bearer {}",
+            token.expose_secret()
+        ))
+        .map_err(|_| {
+            Error::InvalidConfig(
+                "the access token contains characters that are not allowed in an HTTP header"
+                    .to_owned(),
+            )
+        })?;
+        auth.set_sensitive(true);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        let user_agent = self
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| concat!("s2-openapi/", env!("CARGO_PKG_VERSION")).to_owned());
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(user_agent)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            // The API never redirects; following one would re-send the
+            // request, token included, somewhere else.
+            .redirect(reqwest::redirect::Policy::none());
+        if self.http2_prior_knowledge {
+            builder = builder.http2_prior_knowledge();
+        }
+        builder
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// The API path prefix, from the spec's server URL (`/v1`).
+fn api_prefix() -> String {
+    crate::spec::SPEC_SERVER_URL
+        .and_then(|url| Url::parse(url).ok())
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// Normalizes an endpoint to the base URL the generated client expects:
+/// `scheme://authority[/prefix]/v1`, no trailing `/`.
+pub(crate) fn base_url(endpoint: &str) -> Result<Url, String> {
+    let mut url = Url::parse(endpoint.trim())
+        .map_err(|e| format!("endpoint {endpoint:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "endpoint {endpoint:?} must use http or https, not {}",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("endpoint {endpoint:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the endpoint must not contain credentials; use the access token".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "endpoint {endpoint:?} must not have a query or fragment"
+        ));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    let prefix = api_prefix();
+    let path = if path.ends_with(&prefix) {
+        path
+    } else {
+        format!("{path}{prefix}")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_normalized_to_the_api_base() {
+        for (given, base) in [
+            ("http://localhost:8080", "http://localhost:8080/v1"),
+            ("http://localhost:8080/", "http://localhost:8080/v1"),
+            ("http://localhost:8080/v1", "http://localhost:8080/v1"),
+            ("http://localhost:8080/v1/", "http://localhost:8080/v1"),
+            ("https://aws.s2.dev/v1", "https://aws.s2.dev/v1"),
+            ("https://proxy.test/s2", "https://proxy.test/s2/v1"),
+            (" http://[::1]:9/ ", "http://[::1]:9/v1"),
+        ] {
+            assert_eq!(base_url(given).unwrap().as_str(), base, "{given}");
+        }
+    }
+
+    #[test]
+    fn bad_endpoints_are_refused_with_a_reason() {
+        for (given, says) in [
+            ("localhost:8080", "must use http or https"),
+            ("ftp://x", "must use http or https"),
+            ("not a url", "is not a URL"),
+            ("http://user:pw@host", "credentials"),
+            ("http://host/?a=b", "query"),
+            ("http://host/#x", "fragment"),
+        ] {
+            let err = base_url(given).unwrap_err();
+            assert!(err.contains(says), "{given}: {err}");
+            assert!(!err.contains("pw@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn missing_and_unusable_tokens_are_clear_errors() {
+        let err = ClientBuilder::new().endpoint("http://localhost").build().unwrap_err();
+        assert!(err.to_string().contains("no access token"), "{err}");
+        let err = ClientBuilder::new().access_token("").build().unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+        let err = ClientBuilder::new().access_token("se\ncret").build().unwrap_err();
+        assert!(err.to_string().contains("not allowed in an HTTP header"), "{err}");
+        assert!(!err.to_string().contains("se\ncret"));
+    }
+
+    #[test]
+    fn the_default_endpoint_is_the_spec_server() {
+        let client = ClientBuilder::new().access_token("t").build().unwrap();
+        let expected = crate::spec::SPEC_SERVER_URL.unwrap().trim_end_matches('/');
+        assert_eq!(client.base_url().as_str(), expected);
+    }
+
+    #[test]
+    fn debug_redacts_the_token() {
+        let builder = ClientBuilder::new().access_token("super-secret-token");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("super-secret-token"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+}
