@@ -139,11 +139,12 @@ impl Client {
             .revoke_access_token()
             .id(id.as_generated().clone())
             .send();
-        let (result, status) = LAST_STATUS.scope(Cell::new(None), async {
-            let result = call.await;
-            (result, LAST_STATUS.with(Cell::get))
-        })
-        .await;
+        let (result, status) = LAST_STATUS
+            .scope(Cell::new(None), async {
+                let result = call.await;
+                (result, LAST_STATUS.with(Cell::get))
+            })
+            .await;
         match result {
             Ok(response) => Ok(Revoked {
                 id: id.clone(),

@@ -64,7 +64,10 @@ impl Default for ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("access_token", &self.access_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "[redacted]"),
+            )
             .field("endpoint", &self.endpoint)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -154,16 +157,14 @@ impl ClientBuilder {
     }
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
-        let mut auth = reqwest::header::HeaderValue::try_from(format!(
-            "Bearer {}",
-            token.expose_secret()
-        ))
-        .map_err(|_| {
-            Error::InvalidConfig(
+        let mut auth =
+            reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| {
+                    Error::InvalidConfig(
                 "the access token contains characters that are not allowed in an HTTP header"
                     .to_owned(),
             )
-        })?;
+                })?;
         auth.set_sensitive(true);
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, auth);
@@ -266,12 +267,21 @@ mod tests {
 
     #[test]
     fn missing_and_unusable_tokens_are_clear_errors() {
-        let err = ClientBuilder::new().endpoint("http://localhost").build().unwrap_err();
+        let err = ClientBuilder::new()
+            .endpoint("http://localhost")
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("no access token"), "{err}");
         let err = ClientBuilder::new().access_token("").build().unwrap_err();
         assert!(err.to_string().contains("empty"), "{err}");
-        let err = ClientBuilder::new().access_token("se\ncret").build().unwrap_err();
-        assert!(err.to_string().contains("not allowed in an HTTP header"), "{err}");
+        let err = ClientBuilder::new()
+            .access_token("se\ncret")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("not allowed in an HTTP header"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("se\ncret"));
     }
 

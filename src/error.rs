@@ -313,7 +313,12 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_ones_are_kept() {
-        for code in ["access_token_not_found", "rate_limited", "bad_path", "unavailable"] {
+        for code in [
+            "access_token_not_found",
+            "rate_limited",
+            "bad_path",
+            "unavailable",
+        ] {
             assert_eq!(ErrorCode::from(code).as_str(), code);
             assert!(!matches!(ErrorCode::from(code), ErrorCode::Unknown(_)));
         }
@@ -325,7 +330,11 @@ mod tests {
     #[test]
     fn retryability_follows_code_then_status() {
         let api = |status: u16, code: &str| {
-            Error::Api(ApiError::new(StatusCode::from_u16(status).unwrap(), code, String::new()))
+            Error::Api(ApiError::new(
+                StatusCode::from_u16(status).unwrap(),
+                code,
+                String::new(),
+            ))
         };
         assert!(api(429, "rate_limited").is_retryable());
         assert!(api(503, "unavailable").is_retryable());
@@ -347,8 +356,15 @@ mod tests {
 
     #[test]
     fn display_is_one_helpful_line() {
-        let e = Error::Api(ApiError::new(StatusCode::NOT_FOUND, "access_token_not_found", "no such token".into()));
-        assert_eq!(e.to_string(), "S2 answered 404 access_token_not_found: no such token");
+        let e = Error::Api(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "access_token_not_found",
+            "no such token".into(),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "S2 answered 404 access_token_not_found: no such token"
+        );
         let e = Error::UnexpectedResponse(UnexpectedResponse::new(
             StatusCode::FOUND,
             Some("http://elsewhere/".into()),

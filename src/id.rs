@@ -26,7 +26,9 @@ impl AccessTokenId {
     /// path segment that decodes back to it).
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
         let id = id.into();
-        check(&id).map(Self).map_err(|reason| InvalidId::new(&id, reason))
+        check(&id)
+            .map(Self)
+            .map_err(|reason| InvalidId::new(&id, reason))
     }
 
     /// The id as given.
@@ -111,7 +113,10 @@ impl fmt::Display for IdRejection {
             Self::Empty => f.write_str("it is empty"),
             Self::Spec(reason) => write!(f, "the spec's AccessTokenIdStr says: {reason}"),
             Self::TooManyBytes(n) => {
-                write!(f, "it is {n} bytes long; S2 allows at most {MAX_ID_BYTES} bytes")
+                write!(
+                    f,
+                    "it is {n} bytes long; S2 allows at most {MAX_ID_BYTES} bytes"
+                )
             }
             Self::DotSegment => f.write_str("`.` and `..` would be resolved as relative paths"),
             Self::Nul => f.write_str("it contains a NUL byte"),
@@ -221,7 +226,11 @@ pub(crate) fn revoke_url(base: &Url, id: &str) -> Result<Url, IdRejection> {
         && url.host_str() == base.host_str()
         && url.port_or_known_default() == base.port_or_known_default()
         && segments.last().is_some_and(|last| {
-            percent_encoding::percent_decode_str(last).decode_utf8().ok().as_deref() == Some(id)
+            percent_encoding::percent_decode_str(last)
+                .decode_utf8()
+                .ok()
+                .as_deref()
+                == Some(id)
         });
     if one_segment {
         Ok(url)
@@ -242,7 +251,10 @@ mod tests {
 
     #[test]
     fn ordinary_and_unusual_ids_are_accepted() {
-        for id in ["abc", "a/b", "a?b", "a#b", "100%", "a b", "é", "a.b", "...", ".a", "%2e%2e", "a;b", "~"] {
+        for id in [
+            "abc", "a/b", "a?b", "a#b", "100%", "a b", "é", "a.b", "...", ".a", "%2e%2e", "a;b",
+            "~",
+        ] {
             AccessTokenId::new(id).unwrap_or_else(|e| panic!("{id:?}: {e}"));
         }
         AccessTokenId::new("x".repeat(96)).unwrap();
@@ -275,6 +287,9 @@ mod tests {
     fn revoke_url_keeps_the_base_path() {
         let base = Url::parse("https://proxy.test:8443/s2/v1").unwrap();
         let url = revoke_url(&base, "a/b c").unwrap();
-        assert_eq!(url.as_str(), "https://proxy.test:8443/s2/v1/access-tokens/a%2Fb%20c");
+        assert_eq!(
+            url.as_str(),
+            "https://proxy.test:8443/s2/v1/access-tokens/a%2Fb%20c"
+        );
     }
 }
