@@ -1,0 +1,220 @@
+//! Every documented and undocumented answer maps to the right typed error.
+
+mod support;
+
+use std::time::Duration;
+
+use s2_openapi::{Error, ErrorCode};
+use support::{Recorder, Reply, client};
+
+async fn revoke_against(reply: Reply) -> (Result<s2_openapi::Revoked, Error>, Recorder) {
+    let server = Recorder::always(reply).await;
+    let result = client(&server.endpoint).revoke_access_token("tok-1").await;
+    (result, server)
+}
+
+fn api(result: Result<s2_openapi::Revoked, Error>) -> s2_openapi::ApiError {
+    match result {
+        Err(Error::Api(e)) => e,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn documented_statuses_map_to_api_errors() {
+    for (status, code, expected, retryable) in [
+        (400, "bad_path", ErrorCode::BadPath, false),
+        (403, "permission_denied", ErrorCode::PermissionDenied, false),
+        (408, "timeout", ErrorCode::Timeout, true),
+    ] {
+        let (result, server) = revoke_against(Reply::error_info(status, code, "because")).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(err.code(), Some(&expected));
+        assert_eq!(err.is_retryable(), retryable, "{status}");
+        let e = api(Err(err));
+        assert_eq!(e.message(), "because");
+        assert_eq!(server.count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn undocumented_statuses_with_error_info_map_to_api_errors() {
+    for (status, code, expected, retryable) in [
+        (
+            404,
+            "access_token_not_found",
+            ErrorCode::AccessTokenNotFound,
+            false,
+        ),
+        (
+            409,
+            "resource_already_exists",
+            ErrorCode::ResourceAlreadyExists,
+            false,
+        ),
+        (422, "invalid", ErrorCode::Invalid, false),
+        (429, "rate_limited", ErrorCode::RateLimited, true),
+        (499, "client_hangup", ErrorCode::ClientHangup, true),
+        (500, "storage", ErrorCode::Storage, true),
+        (501, "not_implemented", ErrorCode::NotImplemented, false),
+        (502, "hot_server", ErrorCode::HotServer, true),
+        (503, "unavailable", ErrorCode::Unavailable, true),
+    ] {
+        let (result, _server) = revoke_against(Reply::error_info(status, code, "m")).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.is_retryable(), retryable, "{status} {code}");
+        let e = api(Err(err));
+        assert_eq!(e.status().as_u16(), status);
+        assert_eq!(e.code(), &expected);
+    }
+}
+
+#[tokio::test]
+async fn unknown_codes_are_kept() {
+    let (result, _server) = revoke_against(Reply::error_info(418, "brand_new_code", "m")).await;
+    let e = api(result);
+    assert!(matches!(e.code(), ErrorCode::Unknown(c) if c.as_str() == "brand_new_code"));
+    assert_eq!(e.code().as_str(), "brand_new_code");
+}
+
+#[tokio::test]
+async fn non_json_error_bodies_keep_the_status() {
+    // Undocumented status, HTML body.
+    let html = "<html><body>Bad Gateway</body></html>";
+    let (result, _server) = revoke_against(
+        Reply::status(502)
+            .header("content-type", "text/html")
+            .body(html),
+    )
+    .await;
+    match result {
+        Err(Error::UnexpectedResponse(e)) => {
+            assert_eq!(e.status().as_u16(), 502);
+            assert_eq!(e.excerpt(), html);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Documented status (400), body that is not an ErrorInfo: progenitor
+    // drops the status, the wrapper keeps it.
+    for body in ["", "not json", r#"{"code": 5}"#, "[1,2]"] {
+        let (result, _server) = revoke_against(Reply::json(400, body)).await;
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, Error::UnexpectedResponse(_)),
+            "{body}: {err:?}"
+        );
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{body}");
+        assert!(!err.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn huge_bodies_give_a_bounded_excerpt() {
+    let body = "x".repeat(10 * 1024 * 1024);
+    let (result, _server) = revoke_against(Reply::status(500).body(body)).await;
+    match result {
+        Err(Error::UnexpectedResponse(e)) => {
+            assert_eq!(e.status().as_u16(), 500);
+            assert!(e.excerpt().len() <= 512, "{}", e.excerpt().len());
+            assert!(e.to_string().len() < 700);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let elsewhere = Recorder::always(Reply::status(204)).await;
+    let target = format!("{}/v1/access-tokens/tok-1", elsewhere.endpoint);
+    let (result, server) =
+        revoke_against(Reply::status(302).header("location", target.clone())).await;
+    match result {
+        Err(Error::UnexpectedResponse(e)) => {
+            assert_eq!(e.status().as_u16(), 302);
+            assert_eq!(e.location(), Some(target.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.count(), 1);
+    assert_eq!(
+        elsewhere.count(),
+        0,
+        "the DELETE was re-sent to the redirect target"
+    );
+}
+
+#[tokio::test]
+async fn success_statuses() {
+    let (result, _server) = revoke_against(Reply::status(204)).await;
+    assert_eq!(result.unwrap().status.as_u16(), 204);
+    // Older S2 answered 200: still a revocation, not an error.
+    let (result, _server) = revoke_against(Reply::status(200)).await;
+    assert_eq!(result.unwrap().status.as_u16(), 200);
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let err = client(&endpoint)
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(err.is_retryable());
+    assert!(err.status().is_none());
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let _hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        loop {
+            if let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        }
+    });
+    let client = s2_openapi::Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&endpoint)
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.revoke_access_token("tok-1").await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn requests_carry_auth_and_api_version() {
+    let (result, server) = revoke_against(Reply::status(204)).await;
+    result.unwrap();
+    let [request] = server.requests().try_into().unwrap();
+    assert_eq!(request.method, "DELETE");
+    assert_eq!(request.target, "/v1/access-tokens/tok-1");
+    assert_eq!(
+        request.headers["authorization"],
+        format!("Bearer {}", support::TOKEN)
+    );
+    assert_eq!(
+        request.headers["api-version"],
+        s2_openapi::spec::SPEC_VERSION
+    );
+    // The token travels in the Authorization header and nowhere else.
+    for (name, value) in &request.headers {
+        if name != "authorization" {
+            assert!(
+                !value.to_str().unwrap_or("").contains(support::TOKEN),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! A scripted HTTP server on loopback that records every request exactly as
+//! it arrived and answers what the test says. HTTP/1.1 and h2c.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: Method,
+    /// The request target as sent: path and query, still percent-encoded.
+    pub target: String,
+    pub headers: HeaderMap,
+}
+
+/// What to answer.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn json(status: u16, body: &str) -> Self {
+        Self::status(status)
+            .header("content-type", "application/json")
+            .body(body)
+    }
+
+    pub fn error_info(status: u16, code: &str, message: &str) -> Self {
+        Self::json(
+            status,
+            &serde_json::json!({"code": code, "message": message}).to_string(),
+        )
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+type Script = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
+pub struct Recorder {
+    pub endpoint: String,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Recorder {
+    /// Starts a server answering every request with `script`.
+    pub async fn start(script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Self {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Script> = Arc::new(script);
+        let state = (Arc::clone(&requests), script);
+        let app = Router::new().fallback(handle).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Self {
+            endpoint: format!("http://{addr}"),
+            requests,
+            _shutdown: tx,
+        }
+    }
+
+    /// Always answers `reply`.
+    pub async fn always(reply: Reply) -> Self {
+        Self::start(move |_| reply.clone()).await
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+}
+
+async fn handle(
+    axum::extract::State((requests, script)): axum::extract::State<(
+        Arc<Mutex<Vec<Recorded>>>,
+        Arc<Script>,
+    )>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let recorded = Recorded {
+        method,
+        target: uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        headers,
+    };
+    let reply = script(&recorded);
+    requests.lock().unwrap().push(recorded);
+    let mut response = Response::builder().status(reply.status);
+    for (name, value) in reply.headers {
+        response = response.header(name, value);
+    }
+    response.body(Body::from(reply.body)).unwrap()
+}
+
+pub const TOKEN: &str = "test-token-7f3a9c";
+
+pub fn client(endpoint: &str) -> s2_openapi::Client {
+    s2_openapi::Client::builder()
+        .access_token(TOKEN)
+        .endpoint(endpoint)
+        .build()
+        .unwrap()
+}
