@@ -1,0 +1,134 @@
+//! The vendored spec, and code generation from every upstream S2 spec.
+//!
+//! These need `../shared` beside the repository; without it they print why
+//! and pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shared() -> Option<PathBuf> {
+    let shared = root().join("../shared/openapi");
+    if shared.is_dir() {
+        Some(shared)
+    } else {
+        eprintln!("skipped: {} is absent", shared.display());
+        None
+    }
+}
+
+#[test]
+fn vendored_spec_is_byte_identical_to_shared() {
+    let Some(shared) = shared() else { return };
+    let ours = std::fs::read(root().join("openapi/s2.yaml")).unwrap();
+    let theirs = std::fs::read(shared.join("s2.yaml")).unwrap();
+    assert!(
+        ours == theirs,
+        "openapi/s2.yaml differs from ../shared/openapi/s2.yaml"
+    );
+}
+
+/// `cargo check --lib` of this crate built from `spec`, in its own target
+/// directory so it neither waits for nor disturbs the outer build.
+fn check_with_spec(spec: &Path, generated_only: bool) -> (bool, String) {
+    cargo_check(spec, generated_only, "--quiet")
+}
+
+fn cargo_check(spec: &Path, generated_only: bool, verbosity: &str) -> (bool, String) {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("upstream-specs");
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(root())
+        .args(["check", "--lib", "--offline", verbosity, "-p", "s2-openapi"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("S2_OPENAPI_SPEC", spec)
+        .env_remove("S2_OPENAPI_GENERATED_ONLY")
+        .env_remove("RUSTFLAGS");
+    if generated_only {
+        command.env("S2_OPENAPI_GENERATED_ONLY", "1");
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn supports_wrapper(spec: &Path) -> Result<(), String> {
+    let doc = s2_openapi_codegen::load::load(spec).map_err(|e| e.to_string())?;
+    s2_openapi_codegen::requirements::check_wrapper_requirements(&doc)
+}
+
+#[test]
+fn every_upstream_spec_generates_and_compiles() {
+    let Some(shared) = shared() else { return };
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(shared.join("upstream"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "yaml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 4, "{specs:?}");
+    let mut with_wrapper = 0;
+    for spec in &specs {
+        let name = spec.file_name().unwrap().to_string_lossy();
+        match supports_wrapper(spec) {
+            Ok(()) => {
+                with_wrapper += 1;
+                let (ok, stderr) = check_with_spec(spec, false);
+                assert!(
+                    ok,
+                    "{name}: the crate (wrapper included) does not compile:\n{stderr}"
+                );
+                eprintln!("{name}: generated client and wrapper compile");
+            }
+            Err(missing) => {
+                // The build stops with one clear line...
+                let (ok, stderr) = check_with_spec(spec, false);
+                assert!(!ok, "{name} lacks {missing} but built");
+                assert!(
+                    stderr.contains("cannot back the s2-openapi wrapper"),
+                    "{name}:\n{stderr}"
+                );
+                assert!(stderr.contains(&missing), "{name}:\n{stderr}");
+                assert!(
+                    !stderr.contains("error[E"),
+                    "{name}: type errors instead of one message:\n{stderr}"
+                );
+                // ...and the generated bindings alone still compile.
+                let (ok, stderr) = check_with_spec(spec, true);
+                assert!(ok, "{name}: the generated code does not compile:\n{stderr}");
+                eprintln!("{name}: generated client compiles; wrapper refused: {missing}");
+            }
+        }
+    }
+    assert!(with_wrapper >= 1, "no upstream spec supports the wrapper");
+
+    // The build script reruns when the spec changes, and not otherwise.
+    // (Here rather than in a test of its own: it shares the target dir.)
+    let copy = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rerun-spec.yaml");
+    std::fs::copy(root().join("openapi/s2.yaml"), &copy).unwrap();
+    let (ok, stderr) = cargo_check(&copy, false, "-v");
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = cargo_check(&copy, false, "-v");
+    assert!(
+        ok && stderr.contains("Fresh s2-openapi"),
+        "rebuilt with nothing changed:\n{stderr}"
+    );
+    let mut text = std::fs::read_to_string(&copy).unwrap();
+    text.push_str("\n# changed\n");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&copy, text).unwrap();
+    let (ok, stderr) = cargo_check(&copy, false, "-v");
+    assert!(
+        ok && stderr.contains("Dirty s2-openapi"),
+        "not rebuilt after the spec changed:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("build-script-build"),
+        "build script did not rerun:\n{stderr}"
+    );
+}
