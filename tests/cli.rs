@@ -1,5 +1,8 @@
 //! The `s2-revoke` binary, run as a user would.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::{Command, Output};
 
 fn s2_revoke(args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -1,5 +1,8 @@
 //! Every documented and undocumented answer maps to the right typed error.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::time::Duration;

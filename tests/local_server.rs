@@ -1,5 +1,8 @@
 //! The crate's own S2-compatible server, driven by the client over loopback.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use s2_openapi::local_server::LocalServer;
 use s2_openapi::{Client, Error, ErrorCode};
 

@@ -2,6 +2,9 @@
 //! exactly one request to `/v1/access-tokens/<one segment>` whose segment
 //! decodes back to the id. Checked on the wire by a recording server.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use proptest::prelude::*;

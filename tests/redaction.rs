@@ -1,5 +1,8 @@
 //! The access token never shows in Debug, Display, errors or logs.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use s2_openapi::{Client, Error};

@@ -3,6 +3,9 @@
 //! These need `../shared` beside the repository; without it they print why
 //! and pass.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

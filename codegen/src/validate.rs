@@ -16,13 +16,13 @@ pub fn validate(doc: &Value) -> Result<(), CodegenError> {
 fn check_refs(doc: &Value, node: &Value, at: &mut String) -> Result<(), CodegenError> {
     match node {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref") {
-                if resolve(doc, reference).is_none() {
-                    let at = if at.is_empty() { "/" } else { at.as_str() };
-                    return Err(CodegenError::Invalid(format!(
-                        "`$ref: {reference}` at {at} points at nothing"
-                    )));
-                }
+            if let Some(Value::String(reference)) = map.get("$ref")
+                && resolve(doc, reference).is_none()
+            {
+                let at = if at.is_empty() { "/" } else { at.as_str() };
+                return Err(CodegenError::Invalid(format!(
+                    "`$ref: {reference}` at {at} points at nothing"
+                )));
             }
             for (key, child) in map {
                 let len = at.len();

@@ -61,6 +61,7 @@ impl Reply {
 }
 
 type Script = dyn Fn(&Recorded) -> Reply + Send + Sync;
+type Shared = (Arc<Mutex<Vec<Recorded>>>, Arc<Script>);
 
 pub struct Recorder {
     pub endpoint: String,
@@ -108,10 +109,7 @@ impl Recorder {
 }
 
 async fn handle(
-    axum::extract::State((requests, script)): axum::extract::State<(
-        Arc<Mutex<Vec<Recorded>>>,
-        Arc<Script>,
-    )>,
+    axum::extract::State((requests, script)): axum::extract::State<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
