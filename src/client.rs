@@ -4,19 +4,27 @@
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::StatusCode;
+use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
 use crate::config::ClientBuilder;
-use crate::error::{ApiError, Error, UnexpectedResponse};
+use crate::error::{ApiError, Error, ErrorCode, UnexpectedResponse};
 use crate::generated;
 use crate::id::{AccessTokenId, InvalidId, revoke_url};
+use crate::retry::{RetryPolicy, retry_after};
 
-/// At most this much of an unexpected body is read and kept.
-const EXCERPT_BYTES: usize = 4096;
+/// At most this much of an error response's body is read (the rest is left
+/// unread and the connection dropped): enough for any `ErrorInfo`, bounded
+/// whatever the server sends.
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// At most this much of an unexpected body is kept in the error.
+const EXCERPT_CHARS: usize = 512;
 
 /// A client for S2.
 ///
@@ -30,12 +38,16 @@ pub struct Client {
 struct Inner {
     generated: generated::Client,
     base_url: Url,
+    retry: RetryPolicy,
+    operation_timeout: Duration,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
+            .field("retry", &self.inner.retry)
+            .field("operation_timeout", &self.inner.operation_timeout)
             .field("access_token", &"[redacted]")
             .finish_non_exhaustive()
     }
@@ -47,9 +59,27 @@ impl fmt::Debug for Client {
 pub struct Revoked {
     /// The id that was revoked.
     pub id: AccessTokenId,
-    /// The success status S2 answered (204 today; older S2 versions said
-    /// 200).
+    /// The status of the last attempt: a success (204 today; older S2
+    /// versions said 200), or 404 with
+    /// [`Confirmation::GoneAfterUncertainAttempt`].
     pub status: StatusCode,
+    /// How many attempts the call made.
+    pub attempts: u32,
+    /// How sure the client is that this call revoked the token.
+    pub confirmation: Confirmation,
+}
+
+/// How a revocation was established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Confirmation {
+    /// S2 answered success.
+    Revoked,
+    /// An earlier attempt's outcome was unknown (it timed out, the
+    /// connection broke, or S2 answered 408/500/504), and a retry found no
+    /// such token (`access_token_not_found`): the token is gone, most
+    /// likely revoked by that earlier attempt.
+    GoneAfterUncertainAttempt,
 }
 
 impl Client {
@@ -64,12 +94,19 @@ impl Client {
         ClientBuilder::from_env().build()
     }
 
-    pub(crate) fn new(base_url: Url, http: reqwest::Client) -> Self {
+    pub(crate) fn new(
+        base_url: Url,
+        http: reqwest::Client,
+        retry: RetryPolicy,
+        operation_timeout: Duration,
+    ) -> Self {
         let generated = generated::Client::new_with_client(base_url.as_str(), http);
         Self {
             inner: Arc::new(Inner {
                 generated,
                 base_url,
+                retry,
+                operation_timeout,
             }),
         }
     }
@@ -89,29 +126,43 @@ impl Client {
     /// Revokes the access token with id `id`.
     ///
     /// The id is checked first ([`AccessTokenId::new`]); a refused id sends
-    /// nothing. S2 documents that a revocation can take up to 10 minutes to
-    /// take effect everywhere.
+    /// nothing. Failures that may be transient are retried under the
+    /// client's [`RetryPolicy`], within its overall deadline (revoking is
+    /// idempotent, so a retry is safe). S2 documents that a revocation can
+    /// take up to 10 minutes to take effect everywhere.
+    ///
+    /// Dropping the returned future cancels the call: no attempt or retry
+    /// goes on in the background.
     ///
     /// # Errors
     /// [`Error::InvalidId`] before sending; [`Error::Api`] with S2's code
     /// (`access_token_not_found` for an unknown id, `permission_denied`,
     /// ...) for any error response carrying `ErrorInfo`, documented or
-    /// not; the other variants for transport failures and responses the
-    /// spec does not describe.
+    /// not; the other variants for transport failures, timeouts and
+    /// responses the spec does not describe.
     pub async fn revoke_access_token(&self, id: impl AsRef<str>) -> Result<Revoked, Error> {
         let id = AccessTokenId::new(id.as_ref())?;
         let span = tracing::debug_span!(
-            "s2.revoke_access_token",
+            "s2.call",
+            operation = "revoke_access_token",
             id = %id,
+            attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             code = tracing::field::Empty,
         );
         async {
+            let started = Instant::now();
             let result = self.revoke_checked(&id).await;
             let span = tracing::Span::current();
             match &result {
                 Ok(revoked) => {
                     span.record("status", revoked.status.as_u16());
+                    span.record("attempts", revoked.attempts);
+                    tracing::debug!(
+                        latency_ms = started.elapsed().as_millis() as u64,
+                        confirmation = ?revoked.confirmation,
+                        "revoked"
+                    );
                 }
                 Err(e) => {
                     if let Some(status) = e.status() {
@@ -120,7 +171,11 @@ impl Client {
                     if let Some(code) = e.code() {
                         span.record("code", code.as_str());
                     }
-                    tracing::debug!(error = %e, "revoke failed");
+                    tracing::debug!(
+                        latency_ms = started.elapsed().as_millis() as u64,
+                        error = %e,
+                        "revoke failed"
+                    );
                 }
             }
             result
@@ -133,54 +188,181 @@ impl Client {
         // The path guard, against the real endpoint this time.
         revoke_url(&self.inner.base_url, id.as_str())
             .map_err(|reason| Error::InvalidId(InvalidId::for_id(id.as_str(), reason)))?;
+        let timeout = self.inner.operation_timeout;
+        let deadline = Instant::now() + timeout;
+        let mut attempt = 0u32;
+        let attempts = self.revoke_attempts(id, deadline, &mut attempt);
+        match tokio::time::timeout_at(deadline, attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::deadline(timeout, attempt)),
+        }
+    }
+
+    /// The retry loop. `attempt` counts attempts started, for the deadline
+    /// error.
+    async fn revoke_attempts(
+        &self,
+        id: &AccessTokenId,
+        deadline: Instant,
+        attempt: &mut u32,
+    ) -> Result<Revoked, Error> {
+        let policy = &self.inner.retry;
+        let mut backoffs = policy.backoffs();
+        let mut uncertain = false;
+        loop {
+            *attempt += 1;
+            let span = tracing::debug_span!(
+                "s2.attempt",
+                attempt = *attempt,
+                status = tracing::field::Empty,
+                code = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            let started = Instant::now();
+            let (result, meta) = self.revoke_once(id).instrument(span.clone()).await;
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            if let Some(status) = meta.status {
+                span.record("status", status.as_u16());
+            }
+            let error = match result {
+                Ok(status) => {
+                    return Ok(Revoked {
+                        id: id.clone(),
+                        status,
+                        attempts: *attempt,
+                        confirmation: Confirmation::Revoked,
+                    });
+                }
+                Err(error) => error,
+            };
+            if let Some(code) = error.code() {
+                span.record("code", code.as_str());
+            }
+            if uncertain && error.code() == Some(&ErrorCode::AccessTokenNotFound) {
+                tracing::info!(
+                    parent: &span,
+                    "token not found after an attempt with an unknown outcome: presumed revoked by it"
+                );
+                return Ok(Revoked {
+                    id: id.clone(),
+                    status: error.status().unwrap_or(StatusCode::NOT_FOUND),
+                    attempts: *attempt,
+                    confirmation: Confirmation::GoneAfterUncertainAttempt,
+                });
+            }
+            uncertain |= outcome_unknown(&error);
+            if !error.is_retryable() {
+                return Err(error);
+            }
+            let Some(backoff) = backoffs.next() else {
+                return Err(error);
+            };
+            let wait = policy.wait(backoff, meta.retry_after);
+            if Instant::now() + wait >= deadline {
+                tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = %error,
+                    "not retrying: the wait would pass the deadline");
+                return Err(error);
+            }
+            tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: the generated call, with what the `exec` hook saw.
+    async fn revoke_once(&self, id: &AccessTokenId) -> (Result<StatusCode, Error>, AttemptMeta) {
         let call = self
             .inner
             .generated
             .revoke_access_token()
             .id(id.as_generated().clone())
             .send();
-        let (result, status) = LAST_STATUS
-            .scope(Cell::new(None), async {
+        let (result, meta) = ATTEMPT
+            .scope(Cell::new(AttemptMeta::default()), async {
                 let result = call.await;
-                (result, LAST_STATUS.with(Cell::get))
+                (result, ATTEMPT.with(Cell::get))
             })
             .await;
-        match result {
-            Ok(response) => Ok(Revoked {
-                id: id.clone(),
-                status: response.status(),
-            }),
+        let result = match result {
+            Ok(response) => Ok(response.status()),
+            // A success the spec does not list (older S2 answered 200).
             Err(progenitor_client::Error::UnexpectedResponse(response))
                 if response.status().is_success() =>
             {
-                // A success the spec does not list (older S2 answered 200).
-                Ok(Revoked {
-                    id: id.clone(),
-                    status: response.status(),
-                })
+                Ok(response.status())
             }
-            Err(e) => Err(map_error(e, status).await),
-        }
+            Err(e) => Err(map_error(e, meta.status).await),
+        };
+        (result, meta)
     }
+}
+
+/// Whether a failed attempt may nonetheless have been carried out.
+fn outcome_unknown(error: &Error) -> bool {
+    matches!(error, Error::Timeout(_) | Error::Transport(_))
+        || error
+            .status()
+            .is_some_and(|s| matches!(s.as_u16(), 408 | 500 | 504))
+}
+
+/// What the `exec` hook records about the response to one attempt.
+#[derive(Clone, Copy, Debug, Default)]
+struct AttemptMeta {
+    status: Option<StatusCode>,
+    retry_after: Option<Duration>,
 }
 
 tokio::task_local! {
-    /// The status of the response to the current call, captured by the
-    /// `post` hook: progenitor drops it when a body fails to decode.
-    static LAST_STATUS: Cell<Option<StatusCode>>;
+    /// What the current attempt's response said before progenitor decoded
+    /// it: progenitor drops the status and headers when a body fails to
+    /// decode.
+    static ATTEMPT: Cell<AttemptMeta>;
 }
 
+/// Hooks on every generated call (the wrapper's and the ones made through
+/// [`Client::generated`]): error bodies are read with a cap, and the status
+/// and retry hints are recorded for the wrapper.
 impl ClientHooks<()> for generated::Client {
-    async fn post<E>(
+    async fn exec(
         &self,
-        result: &reqwest::Result<reqwest::Response>,
+        request: reqwest::Request,
         _info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        if let Ok(response) = result {
-            let _ = LAST_STATUS.try_with(|s| s.set(Some(response.status())));
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client.execute(request).await?;
+        let meta = AttemptMeta {
+            status: Some(response.status()),
+            retry_after: retry_after(response.headers(), SystemTime::now()),
+        };
+        let _ = ATTEMPT.try_with(|m| m.set(meta));
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            cap_body(response, ERROR_BODY_LIMIT).await
         }
-        Ok(())
     }
+}
+
+/// Reads at most `limit` bytes of the body and returns a response holding
+/// just those. A body that fails to arrive is the attempt's error.
+async fn cap_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<reqwest::Response> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await? {
+            Some(chunk) => {
+                let room = limit - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            None => break,
+        }
+    }
+    let mut capped = http::Response::new(body);
+    *capped.status_mut() = response.status();
+    *capped.version_mut() = response.version();
+    *capped.headers_mut() = std::mem::take(response.headers_mut());
+    capped.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+    Ok(reqwest::Response::from(capped))
 }
 
 /// Maps the generated client's error to the crate's.
@@ -216,20 +398,12 @@ async fn from_unexpected(mut response: reqwest::Response) -> Error {
         .headers()
         .get(reqwest::header::LOCATION)
         .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+    // The `exec` hook already capped the body.
     let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = EXCERPT_BYTES.saturating_sub(body.len());
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= EXCERPT_BYTES {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            // The status is what matters; a body cut short is still kept.
-            Err(_) => break,
-        }
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(
+            &chunk[..chunk.len().min(ERROR_BODY_LIMIT.saturating_sub(body.len()))],
+        );
     }
     from_body(status, location, &body)
 }
@@ -238,9 +412,9 @@ fn from_body(status: StatusCode, location: Option<String>, body: &[u8]) -> Error
     if let Ok(info) = serde_json::from_slice::<generated::types::ErrorInfo>(body) {
         return Error::Api(ApiError::new(status, &info.code, info.message));
     }
-    let excerpt = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_BYTES)])
+    let excerpt = String::from_utf8_lossy(body)
         .chars()
-        .take(512)
+        .take(EXCERPT_CHARS)
         .collect();
     Error::UnexpectedResponse(UnexpectedResponse::new(status, location, excerpt))
 }

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::Error;
 use crate::client::Client;
+use crate::retry::RetryPolicy;
 
 /// Environment variable holding the access token.
 pub const ENV_ACCESS_TOKEN: &str = "S2_ACCESS_TOKEN";
@@ -17,9 +18,12 @@ pub const ENV_ACCOUNT_ENDPOINT: &str = "S2_ACCOUNT_ENDPOINT";
 
 /// Default connect timeout (S2's SDK uses the same).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Default timeout of one request, response body included (S2's SDK uses
+/// Default timeout of one attempt, response body included (S2's SDK uses
 /// the same).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default deadline of a whole call, retries and waits included: room for
+/// three 5 s attempts and their backoff.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Builds a [`Client`].
 ///
@@ -46,6 +50,10 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     http2_prior_knowledge: bool,
     user_agent: Option<String>,
+    operation_timeout: Duration,
+    retry: RetryPolicy,
+    allow_insecure_http: bool,
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for ClientBuilder {
@@ -57,6 +65,10 @@ impl Default for ClientBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             http2_prior_knowledge: false,
             user_agent: None,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            retry: RetryPolicy::default(),
+            allow_insecure_http: false,
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -73,6 +85,10 @@ impl fmt::Debug for ClientBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("http2_prior_knowledge", &self.http2_prior_knowledge)
             .field("user_agent", &self.user_agent)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("retry", &self.retry)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }
@@ -114,10 +130,41 @@ impl ClientBuilder {
         self
     }
 
-    /// How long one request may take, reading the response included.
-    /// Default 5 s.
+    /// How long one attempt may take, reading the response included.
+    /// Default 5 s. A timed-out attempt is retried.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// The deadline of a whole call: every attempt and every wait between
+    /// them. Default 20 s. No retry starts, and no server-requested wait
+    /// is honoured, past it.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// When and how to retry; [`RetryPolicy::disabled`] turns retries off.
+    /// Default: 3 attempts, full-jitter backoff from 100 ms to 1 s,
+    /// `retry-after-ms` / `Retry-After` honoured.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Allows `http://` endpoints that are not loopback. Off by default:
+    /// the bearer token would cross the network in clear text.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Trusts one more root certificate (PEM) for `https://`, for example
+    /// the self-signed certificate of `s2-lite --tls-self`. The platform's
+    /// roots stay trusted. An unparsable PEM fails [`build`](Self::build).
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
         self
     }
 
@@ -152,8 +199,20 @@ impl ClientBuilder {
             })?,
         };
         let base_url = base_url(endpoint).map_err(Error::InvalidConfig)?;
+        if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
+            return Err(Error::InvalidConfig(format!(
+                "refusing to send the access token in clear text to {}; use https, \
+                 or allow_insecure_http(true)",
+                base_url.host_str().unwrap_or_default()
+            )));
+        }
         let http = self.http_client(token)?;
-        Ok(Client::new(base_url, http))
+        Ok(Client::new(
+            base_url,
+            http,
+            self.retry.clone(),
+            self.operation_timeout,
+        ))
     }
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
@@ -183,9 +242,35 @@ impl ClientBuilder {
         if self.http2_prior_knowledge {
             builder = builder.http2_prior_knowledge();
         }
+        for pem in &self.root_certificates {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                Error::InvalidConfig(format!("cannot read a root certificate: {e}"))
+            })?;
+            if certificates.is_empty() {
+                return Err(Error::InvalidConfig(
+                    "no root certificate found in the PEM given".to_owned(),
+                ));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
         builder
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(host)) => {
+            host.eq_ignore_ascii_case("localhost")
+                || host.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
     }
 }
 
@@ -283,6 +368,51 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains("se\ncret"));
+    }
+
+    #[test]
+    fn clear_text_http_is_only_for_loopback_unless_allowed() {
+        for ok in [
+            "http://127.0.0.1:1",
+            "http://127.1.2.3",
+            "http://[::1]:8080",
+            "http://localhost",
+            "http://s2.localhost",
+        ] {
+            ClientBuilder::new()
+                .access_token("t")
+                .endpoint(ok)
+                .build()
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for refused in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+        ] {
+            let err = ClientBuilder::new()
+                .access_token("t")
+                .endpoint(refused)
+                .build()
+                .unwrap_err();
+            assert!(err.to_string().contains("clear text"), "{refused}: {err}");
+            ClientBuilder::new()
+                .access_token("t")
+                .endpoint(refused)
+                .allow_insecure_http(true)
+                .build()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_root_certificates_fail_the_build() {
+        let err = ClientBuilder::new()
+            .access_token("t")
+            .add_root_certificate_pem("not a certificate")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("root certificate"), "{err}");
     }
 
     #[test]

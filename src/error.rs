@@ -27,7 +27,7 @@ pub enum Error {
     #[error(transparent)]
     Api(ApiError),
     /// The request or its response did not complete in time.
-    #[error("request to S2 timed out")]
+    #[error("request to S2 timed out: {0}")]
     Timeout(#[source] TransportError),
     /// No connection could be made to the endpoint.
     #[error("cannot connect to S2: {0}")]
@@ -59,14 +59,14 @@ impl Error {
         }
     }
 
-    /// Whether trying the same call again may succeed: timeouts, failed
-    /// connections, and responses whose code or status say the failure is
-    /// transient (see [`ErrorCode::is_retryable`] and
-    /// [`is_retryable_status`]). Revoking is idempotent, so retrying it is
-    /// safe.
+    /// Whether trying the same call again may succeed: timeouts, failed or
+    /// broken connections, and responses whose code or status say the
+    /// failure is transient (see [`ErrorCode::is_retryable`] and
+    /// [`is_retryable_status`]). Never 400, 401, 403, 404, 409 or 422 with
+    /// a non-transient code. Revoking is idempotent, so retrying it is safe.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Timeout(_) | Self::Connect(_) => true,
+            Self::Timeout(_) | Self::Connect(_) | Self::Transport(_) => true,
             Self::Api(e) => match &e.code {
                 ErrorCode::Unknown(_) => is_retryable_status(e.status),
                 code => code.is_retryable(),
@@ -105,6 +105,12 @@ impl Error {
 
     pub(crate) fn transport(message: impl Into<String>) -> Self {
         Self::Transport(TransportError(message.into().into()))
+    }
+
+    pub(crate) fn deadline(timeout: std::time::Duration, attempts: u32) -> Self {
+        Self::Timeout(TransportError(
+            format!("the call's deadline of {timeout:?} passed during attempt {attempts}").into(),
+        ))
     }
 }
 

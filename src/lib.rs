@@ -35,13 +35,15 @@ mod id;
 #[cfg(all(s2_openapi_wrapper, feature = "local-server"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
 pub mod local_server;
+#[cfg(s2_openapi_wrapper)]
+mod retry;
 
 #[cfg(s2_openapi_wrapper)]
-pub use client::{Client, Revoked};
+pub use client::{Client, Confirmation, ERROR_BODY_LIMIT, Revoked};
 #[cfg(s2_openapi_wrapper)]
 pub use config::{
-    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ENV_ACCESS_TOKEN,
-    ENV_ACCOUNT_ENDPOINT,
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
 };
 #[cfg(s2_openapi_wrapper)]
 pub use error::{
@@ -50,3 +52,5 @@ pub use error::{
 };
 #[cfg(s2_openapi_wrapper)]
 pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};
+#[cfg(s2_openapi_wrapper)]
+pub use retry::RetryPolicy;

@@ -133,10 +133,12 @@ async fn handle(
 
 pub const TOKEN: &str = "test-token-7f3a9c";
 
+/// A client with retries off: one request per call, for mapping tests.
 pub fn client(endpoint: &str) -> s2_openapi::Client {
     s2_openapi::Client::builder()
         .access_token(TOKEN)
         .endpoint(endpoint)
+        .retry_policy(s2_openapi::RetryPolicy::disabled())
         .build()
         .unwrap()
 }

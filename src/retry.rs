@@ -1,0 +1,226 @@
+//! When and how long to wait before trying a call again.
+//!
+//! The schedule is capped exponential backoff with *full jitter* (AWS's
+//! standard retry mode): before retry `n` the client sleeps a uniformly
+//! random time in `[0, min(max_backoff, min_backoff * 2^(n-1))]`. The capped
+//! exponential ceiling comes from `backon`; its own jitter adds `[0, d)` on
+//! top of `d` (so never less than `d`), which is not full jitter, so the
+//! uniform draw is done here with `fastrand`, the generator `backon` uses.
+//!
+//! A server's own hint wins over the schedule when it asks for longer:
+//! S2's `retry-after-ms` header, else the standard `Retry-After` (seconds or
+//! an HTTP date). No wait, hinted or not, may run past the call's deadline:
+//! the client gives up with the last error instead.
+
+use std::time::{Duration, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::header::HeaderMap;
+
+/// How many attempts a call may make and how long to wait between them.
+///
+/// Defaults (S2's SDK uses the same): 3 attempts, backoff from 100 ms up to
+/// 1 s, server hints honoured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; 1 disables retries.
+    pub max_attempts: u32,
+    /// The backoff ceiling before the first retry.
+    pub min_backoff: Duration,
+    /// The largest backoff ceiling.
+    pub max_backoff: Duration,
+    /// Whether to wait as long as `retry-after-ms` / `Retry-After` ask.
+    pub honor_retry_after: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            honor_retry_after: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One attempt, no retries.
+    pub fn disabled() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the number of attempts (at least 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the backoff range.
+    #[must_use]
+    pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_backoff = min;
+        self.max_backoff = max.max(min);
+        self
+    }
+
+    /// Sets whether server hints are honoured.
+    #[must_use]
+    pub fn with_honor_retry_after(mut self, honor: bool) -> Self {
+        self.honor_retry_after = honor;
+        self
+    }
+
+    /// The jittered waits before each retry: `max_attempts - 1` of them.
+    pub(crate) fn backoffs(&self) -> impl Iterator<Item = Duration> + use<> {
+        ExponentialBuilder::default()
+            .with_min_delay(self.min_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_factor(2.0)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
+            .build()
+            .map(full_jitter)
+    }
+
+    /// The wait before the next attempt: the backoff, or the server's hint
+    /// when it asks for longer and hints are honoured.
+    pub(crate) fn wait(&self, backoff: Duration, hint: Option<Duration>) -> Duration {
+        match hint {
+            Some(hint) if self.honor_retry_after => backoff.max(hint),
+            _ => backoff,
+        }
+    }
+}
+
+/// A uniformly random duration in `[0, ceiling]`.
+fn full_jitter(ceiling: Duration) -> Duration {
+    ceiling.mul_f64(fastrand::f64())
+}
+
+/// The server's hint: `retry-after-ms` (S2) first, then `Retry-After`
+/// (delay-seconds or HTTP-date). Malformed values are ignored.
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_millis(ms));
+    }
+    let value = text("retry-after")?;
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after-ms", "250")]), now),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "3")]), now),
+            Some(Duration::from_secs(3))
+        );
+        // S2's header wins over the standard one.
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after-ms", "10"), ("retry-after", "3")]),
+                now
+            ),
+            Some(Duration::from_millis(10))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", &later)]), now),
+            Some(Duration::from_secs(7))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", &past)]), now),
+            Some(Duration::ZERO)
+        );
+        for bad in ["soon", "-1", "1.5", ""] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", bad)]), now),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after-ms", "x"), ("retry-after", "2")]),
+                now
+            ),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn backoffs_are_fully_jittered_under_a_capped_exponential_ceiling() {
+        let policy = RetryPolicy::new()
+            .with_max_attempts(6)
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(400));
+        let ceilings = [100, 200, 400, 400, 400].map(Duration::from_millis);
+        let mut below_half = 0;
+        for _ in 0..200 {
+            let waits: Vec<Duration> = policy.backoffs().collect();
+            assert_eq!(waits.len(), 5);
+            for (wait, ceiling) in waits.iter().zip(ceilings) {
+                assert!(*wait <= ceiling, "{wait:?} > {ceiling:?}");
+                if *wait < ceiling / 2 {
+                    below_half += 1;
+                }
+            }
+        }
+        // Full jitter: about half of all waits fall below half their ceiling.
+        assert!((300..=700).contains(&below_half), "{below_half} of 1000");
+    }
+
+    #[test]
+    fn disabled_and_hints() {
+        assert_eq!(RetryPolicy::disabled().backoffs().count(), 0);
+        assert_eq!(RetryPolicy::new().with_max_attempts(0).max_attempts, 1);
+        let p = RetryPolicy::new();
+        let ms = Duration::from_millis;
+        assert_eq!(p.wait(ms(50), Some(ms(900))), ms(900));
+        assert_eq!(p.wait(ms(50), Some(ms(10))), ms(50));
+        assert_eq!(
+            p.clone()
+                .with_honor_retry_after(false)
+                .wait(ms(50), Some(ms(900))),
+            ms(50)
+        );
+    }
+}

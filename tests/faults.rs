@@ -1,0 +1,462 @@
+//! Fault injection: a loopback server scripted per test misbehaves in one
+//! way, and the client must retry exactly what is safe, give up in bounded
+//! time, and say what happened. Each test checks the attempts the server
+//! saw, the elapsed time (generous bounds) and the exact error.
+//!
+//! Waits are real but short (backoff 1-5 ms, attempt timeout 300 ms):
+//! tokio's paused clock cannot be used with real sockets, since it jumps to
+//! the next timer (the attempt timeout) whenever the runtime waits on I/O.
+
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use s2_openapi::{Client, Confirmation, Error, ErrorCode, RetryPolicy};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+enum Fault {
+    /// Answer this status, headers and body, then close.
+    Reply(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// Close with a TCP reset right after reading the request.
+    Reset,
+    /// Send the head and part of the body of an error, then reset.
+    ResetMidBody,
+    /// Keep the connection open and never answer.
+    Hang,
+    /// Send the head of an error, then the body one byte every 200 ms.
+    SlowBody,
+}
+
+fn reply(status: u16) -> Fault {
+    Fault::Reply(status, Vec::new(), Vec::new())
+}
+
+fn error_info(status: u16, code: &str) -> Fault {
+    let body = serde_json::json!({"code": code, "message": "scripted"}).to_string();
+    Fault::Reply(
+        status,
+        vec![("content-type", "application/json".into())],
+        body.into_bytes(),
+    )
+}
+
+fn with_header(fault: Fault, name: &'static str, value: impl Into<String>) -> Fault {
+    match fault {
+        Fault::Reply(status, mut headers, body) => {
+            headers.push((name, value.into()));
+            Fault::Reply(status, headers, body)
+        }
+        other => other,
+    }
+}
+
+struct FaultServer {
+    endpoint: String,
+    seen: Arc<AtomicUsize>,
+}
+
+impl FaultServer {
+    /// Request `i` gets `script[i]`, or the last entry once the script runs out.
+    async fn start(script: Vec<Fault>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                if !read_head(&mut socket).await {
+                    continue;
+                }
+                let i = counter.fetch_add(1, Ordering::SeqCst);
+                let fault = script[i.min(script.len() - 1)].clone();
+                if let Some(socket) = act(socket, fault).await {
+                    held.push(socket);
+                }
+            }
+        });
+        Self { endpoint, seen }
+    }
+
+    fn attempts(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+}
+
+async fn read_head(socket: &mut TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
+fn head(status: u16, headers: &[(&str, String)], content_length: usize) -> Vec<u8> {
+    let mut text = format!(
+        "HTTP/1.1 {status} Scripted\r\ncontent-length: {content_length}\r\nconnection: close\r\n"
+    );
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.into_bytes()
+}
+
+fn reset(socket: TcpStream) {
+    let _ = socket.set_zero_linger();
+    drop(socket);
+}
+
+/// Carries out `fault`; returns the socket when it must stay open.
+async fn act(mut socket: TcpStream, fault: Fault) -> Option<TcpStream> {
+    match fault {
+        Fault::Reply(status, headers, body) => {
+            let _ = socket.write_all(&head(status, &headers, body.len())).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+            None
+        }
+        Fault::Reset => {
+            reset(socket);
+            None
+        }
+        Fault::ResetMidBody => {
+            let _ = socket.write_all(&head(503, &[], 1000)).await;
+            let _ = socket.write_all(b"{\"code\": \"unav").await;
+            let _ = socket.flush().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            reset(socket);
+            None
+        }
+        Fault::Hang => Some(socket),
+        Fault::SlowBody => {
+            tokio::spawn(async move {
+                let _ = socket.write_all(&head(503, &[], 100)).await;
+                for _ in 0..100 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if socket.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                }
+            });
+            None
+        }
+    }
+}
+
+fn client(endpoint: &str) -> Client {
+    Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(endpoint)
+        .request_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(Duration::from_secs(10))
+        .retry_policy(
+            RetryPolicy::new().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn run(script: Vec<Fault>) -> (Result<s2_openapi::Revoked, Error>, usize, Duration) {
+    let server = FaultServer::start(script).await;
+    let started = Instant::now();
+    let result = client(&server.endpoint).revoke_access_token("tok-1").await;
+    (result, server.attempts(), started.elapsed())
+}
+
+const SHORT: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let started = Instant::now();
+    let err = client(&endpoint)
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect(_)), "{err:?}");
+    assert!(started.elapsed() < SHORT);
+}
+
+#[tokio::test]
+async fn reset_before_the_response_is_retried() {
+    let (result, attempts, elapsed) = run(vec![Fault::Reset]).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(attempts, 3);
+    assert!(elapsed < SHORT);
+
+    let (result, attempts, _) = run(vec![Fault::Reset, reply(204)]).await;
+    let revoked = result.unwrap();
+    assert_eq!((attempts, revoked.attempts), (2, 2));
+    assert_eq!(revoked.confirmation, Confirmation::Revoked);
+}
+
+#[tokio::test]
+async fn not_found_after_an_uncertain_attempt_is_reported_as_gone() {
+    for first in [Fault::Reset, Fault::Hang, error_info(504, "other")] {
+        let (result, attempts, _) = run(vec![
+            first.clone(),
+            error_info(404, "access_token_not_found"),
+        ])
+        .await;
+        let revoked = result.unwrap_or_else(|e| panic!("{first:?}: {e}"));
+        assert_eq!(
+            revoked.confirmation,
+            Confirmation::GoneAfterUncertainAttempt,
+            "{first:?}"
+        );
+        assert_eq!(revoked.status.as_u16(), 404);
+        assert_eq!(attempts, 2);
+    }
+    // A first-attempt 404 is a plain failure, not retried.
+    let (result, attempts, _) = run(vec![error_info(404, "access_token_not_found")]).await;
+    assert_eq!(
+        result.unwrap_err().code(),
+        Some(&ErrorCode::AccessTokenNotFound)
+    );
+    assert_eq!(attempts, 1);
+    // After a certain failure (503 unavailable: S2 did nothing), 404 is a failure too.
+    let (result, attempts, _) = run(vec![
+        error_info(503, "unavailable"),
+        error_info(404, "access_token_not_found"),
+    ])
+    .await;
+    assert_eq!(
+        result.unwrap_err().code(),
+        Some(&ErrorCode::AccessTokenNotFound)
+    );
+    assert_eq!(attempts, 2);
+}
+
+#[tokio::test]
+async fn reset_during_the_response_is_retried() {
+    let (result, attempts, elapsed) = run(vec![Fault::ResetMidBody]).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(attempts, 3);
+    assert!(elapsed < SHORT);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_each_attempt() {
+    let (result, attempts, elapsed) = run(vec![Fault::Hang]).await;
+    let err = result.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(attempts, 3);
+    assert!(elapsed >= ATTEMPT_TIMEOUT * 3, "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_slow_body_times_out() {
+    let (result, attempts, elapsed) = run(vec![Fault::SlowBody]).await;
+    let err = result.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(attempts, 3);
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn transient_statuses_are_retried_three_times() {
+    for status in [408, 429, 500, 502, 503, 504] {
+        // Without a body...
+        let (result, attempts, elapsed) = run(vec![reply(status)]).await;
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, Error::UnexpectedResponse(_)),
+            "{status}: {err:?}"
+        );
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(attempts, 3, "{status}");
+        assert!(elapsed < SHORT);
+        // ...and then a success.
+        let (result, attempts, _) = run(vec![reply(status), reply(204)]).await;
+        assert_eq!(result.unwrap().attempts, 2, "{status}");
+        assert_eq!(attempts, 2);
+    }
+}
+
+#[tokio::test]
+async fn retry_after_hints_are_honoured() {
+    // S2's header, in milliseconds.
+    let fault = with_header(error_info(429, "rate_limited"), "retry-after-ms", "300");
+    let (result, attempts, elapsed) = run(vec![fault.clone(), fault, reply(204)]).await;
+    assert_eq!(result.unwrap().attempts, 3);
+    assert_eq!(attempts, 3);
+    assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
+    assert!(elapsed < SHORT, "{elapsed:?}");
+
+    // The standard header, in seconds.
+    let fault = with_header(reply(503), "retry-after", "1");
+    let (result, _, elapsed) = run(vec![fault, reply(204)]).await;
+    result.unwrap();
+    assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+
+    // The standard header, as an HTTP date two seconds ahead (second granularity).
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    let fault = with_header(reply(503), "retry-after", date);
+    let (result, _, elapsed) = run(vec![fault, reply(204)]).await;
+    result.unwrap();
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_hint_past_the_deadline_ends_the_call_at_once() {
+    let fault = with_header(error_info(503, "unavailable"), "retry-after", "60");
+    let (result, attempts, elapsed) = run(vec![fault]).await;
+    assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::Unavailable));
+    assert_eq!(attempts, 1);
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn client_errors_are_never_retried() {
+    for (status, code) in [
+        (400, "bad_path"),
+        (401, "unauthorized"),
+        (403, "permission_denied"),
+        (404, "access_token_not_found"),
+        (409, "resource_already_exists"),
+        (422, "invalid"),
+        (501, "not_implemented"),
+    ] {
+        let (result, attempts, _) = run(vec![error_info(status, code)]).await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Api(_)), "{status}: {err:?}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(attempts, 1, "{status} was retried");
+    }
+    // 499 client_hangup is S2 saying it lost us: transient.
+    let (result, attempts, _) = run(vec![error_info(499, "client_hangup")]).await;
+    assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::ClientHangup));
+    assert_eq!(attempts, 3);
+}
+
+#[tokio::test]
+async fn odd_error_bodies_keep_the_status() {
+    let json = |body: &str| {
+        Fault::Reply(
+            503,
+            vec![("content-type", "application/json".into())],
+            body.as_bytes().to_vec(),
+        )
+    };
+    for fault in [
+        json(""),
+        Fault::Reply(
+            503,
+            vec![("content-type", "text/html".into())],
+            b"<h1>down</h1>".to_vec(),
+        ),
+        json(r#"{"code": 1, "message": []}"#),
+        json(r#"{"unrelated": true}"#),
+        Fault::Reply(503, vec![], vec![b'x'; 10 * 1024 * 1024]),
+    ] {
+        let (result, attempts, elapsed) = run(vec![fault]).await;
+        let err = result.unwrap_err();
+        match &err {
+            Error::UnexpectedResponse(e) => {
+                assert_eq!(e.status().as_u16(), 503);
+                assert!(e.excerpt().len() <= 512);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(attempts, 3);
+        assert!(elapsed < SHORT);
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_is_reported_and_not_followed() {
+    let elsewhere = FaultServer::start(vec![reply(204)]).await;
+    let location = format!("{}/v1/access-tokens/tok-1", elsewhere.endpoint);
+    let (result, attempts, _) =
+        run(vec![with_header(reply(307), "location", location.clone())]).await;
+    match result.unwrap_err() {
+        Error::UnexpectedResponse(e) => {
+            assert_eq!(e.status().as_u16(), 307);
+            assert_eq!(e.location(), Some(location.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(attempts, 1);
+    assert_eq!(elsewhere.attempts(), 0);
+}
+
+#[tokio::test]
+async fn the_overall_deadline_bounds_the_call() {
+    let server = FaultServer::start(vec![Fault::Hang]).await;
+    let client = Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&server.endpoint)
+        .request_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.revoke_access_token("tok-1").await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.to_string().contains("deadline"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(server.attempts(), 1);
+}
+
+#[tokio::test]
+async fn retries_can_be_turned_off() {
+    let server = FaultServer::start(vec![reply(503)]).await;
+    let client = Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&server.endpoint)
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    assert_eq!(
+        client
+            .revoke_access_token("tok-1")
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(503)
+    );
+    assert_eq!(server.attempts(), 1);
+}
+
+#[tokio::test]
+async fn dropping_the_future_stops_the_call() {
+    let server = FaultServer::start(vec![Fault::Hang]).await;
+    let client = client(&server.endpoint);
+    let call = client.revoke_access_token("tok-1");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), call)
+            .await
+            .is_err()
+    );
+    assert_eq!(server.attempts(), 1);
+    // Were the call still running, its attempt would time out at 300 ms and
+    // a retry would reach the server.
+    tokio::time::sleep(ATTEMPT_TIMEOUT * 3).await;
+    assert_eq!(server.attempts(), 1);
+}
