@@ -79,6 +79,17 @@ fn configuration_and_usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("must use http or https"));
 
+    let out = s2_revoke(
+        &["--endpoint", "http://example.com", "x"],
+        &[("S2_ACCESS_TOKEN", "t")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("clear text"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = s2_revoke(&[], &[]);
     assert_eq!(out.status.code(), Some(2));
 

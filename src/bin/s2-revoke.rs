@@ -43,6 +43,16 @@ struct Args {
     /// Speak HTTP/2 with prior knowledge on http:// endpoints (h2c).
     #[arg(long)]
     http2: bool,
+
+    /// Allow a plain http:// endpoint that is not loopback (the token then
+    /// crosses the network in clear text).
+    #[arg(long)]
+    allow_insecure_http: bool,
+
+    /// Trust this root certificate (PEM) for https://, e.g. s2-lite's
+    /// self-signed one.
+    #[arg(long, value_name = "PATH", conflicts_with = "local")]
+    root_certificate: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -92,7 +102,9 @@ async fn run(args: Args) -> ExitCode {
 
 /// Builds the client, starting the local server first with `--local`.
 async fn connect(args: &Args) -> Result<(Client, Option<LocalServer>), String> {
-    let mut builder = ClientBuilder::from_env().http2_prior_knowledge(args.http2);
+    let mut builder = ClientBuilder::from_env()
+        .http2_prior_knowledge(args.http2)
+        .allow_insecure_http(args.allow_insecure_http);
     let mut server = None;
     if args.local {
         let local = LocalServer::builder()
@@ -108,6 +120,11 @@ async fn connect(args: &Args) -> Result<(Client, Option<LocalServer>), String> {
     } else {
         if let Some(endpoint) = &args.endpoint {
             builder = builder.endpoint(endpoint);
+        }
+        if let Some(path) = &args.root_certificate {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read the root certificate {}: {e}", path.display()))?;
+            builder = builder.add_root_certificate_pem(pem);
         }
         if let Some(path) = &args.access_token_file {
             let token = std::fs::read_to_string(path).map_err(|e| {
