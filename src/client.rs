@@ -385,7 +385,10 @@ async fn map_error(
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
             Error::from_reqwest(e)
         }
-        G::InvalidRequest(message) | G::Custom(message) => Error::transport(message),
+        // The id was validated before the call, so the builder cannot refuse
+        // it; should it ever, nothing was sent.
+        G::InvalidRequest(message) => Error::InvalidConfig(message),
+        G::Custom(message) => Error::transport(message),
     }
 }
 

@@ -11,7 +11,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     unused_imports,
-    unreachable_pub
+    unreachable_pub,
+    rustdoc::all
 )]
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
