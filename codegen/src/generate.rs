@@ -33,6 +33,10 @@ pub struct Generated {
     /// `Ok` when the spec offers what the hand-written wrapper needs, else
     /// what is missing.
     pub wrapper_support: Result<(), String>,
+    /// The API surface of the lowered spec.
+    pub surface: crate::surface::Surface,
+    /// The spec's operation ids, for `cfg(s2_operation = "...")`.
+    pub operation_ids: Vec<String>,
 }
 
 impl Generated {
@@ -65,6 +69,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let wrapper_support = check_wrapper_requirements(&doc);
     let info = spec_info(&doc)?;
     let notes = lower::lower(&mut doc)?;
+    let surface = crate::surface::Surface::of(&doc);
+    let operation_ids = surface.operations.keys().cloned().collect();
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc).map_err(|e| {
         CodegenError::Invalid(format!("not an OpenAPI 3.0 document after lowering: {e}"))
     })?;
@@ -91,6 +97,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         info,
         notes,
         wrapper_support,
+        surface,
+        operation_ids,
     })
 }
 

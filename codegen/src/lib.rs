@@ -13,7 +13,20 @@ pub mod generate;
 pub mod load;
 pub mod lower;
 pub mod requirements;
+pub mod surface;
 pub mod validate;
 
 pub use error::CodegenError;
 pub use generate::{Generated, SpecInfo, generate, generate_from_value};
+
+/// A unified diff from the committed snapshot to the generated one, or
+/// `None` when they match.
+pub fn snapshot_diff(committed: &str, generated: &str) -> Option<String> {
+    (committed != generated).then(|| {
+        similar::TextDiff::from_lines(committed, generated)
+            .unified_diff()
+            .context_radius(2)
+            .header("openapi/api-surface.txt (committed)", "generated from openapi/s2.yaml")
+            .to_string()
+    })
+}

@@ -1,0 +1,107 @@
+//! `s2-openapi-codegen`: spec updates as a reviewed, boring operation.
+//!
+//! ```text
+//! cargo run -p s2-openapi-codegen -- check           # snapshot matches the vendored spec?
+//! cargo run -p s2-openapi-codegen -- update <spec>   # validate, vendor, re-snapshot, report changes
+//! cargo run -p s2-openapi-codegen -- surface <spec>  # print a spec's API surface
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use s2_openapi_codegen::surface::Impact;
+use s2_openapi_codegen::{CodegenError, Generated, generate, snapshot_diff};
+
+const USAGE: &str = "usage: s2-openapi-codegen check | update <spec.yaml|json> | surface <spec.yaml|json>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["check"] => check(&root),
+        ["update", spec] => update(&root, Path::new(spec)),
+        ["surface", spec] => generate(Path::new(spec)).map(|g| {
+            print!("{}", g.surface.render());
+            ExitCode::SUCCESS
+        }),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn vendored(root: &Path) -> PathBuf {
+    root.join("openapi/s2.yaml")
+}
+
+fn snapshot(root: &Path) -> PathBuf {
+    root.join("openapi/api-surface.txt")
+}
+
+fn check(root: &Path) -> Result<ExitCode, CodegenError> {
+    let generated = generate(&vendored(root))?;
+    let committed = std::fs::read_to_string(snapshot(root)).unwrap_or_default();
+    match snapshot_diff(&committed, &generated.surface.render()) {
+        None => {
+            println!("openapi/api-surface.txt matches openapi/s2.yaml");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(diff) => {
+            eprintln!(
+                "openapi/api-surface.txt does not match what openapi/s2.yaml generates \
+                 (run `cargo run -p s2-openapi-codegen -- update openapi/s2.yaml` and review):\n{diff}"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
+    // Everything is checked before anything is written.
+    let new = generate(spec)?;
+    let old: Option<Generated> = generate(&vendored(root)).ok();
+    let bytes = std::fs::read(spec).map_err(|source| CodegenError::Read {
+        path: spec.to_owned(),
+        source,
+    })?;
+    let write = |path: PathBuf, data: &[u8]| {
+        std::fs::write(&path, data).map_err(|source| CodegenError::Read { path, source })
+    };
+    write(vendored(root), &bytes)?;
+    write(snapshot(root), new.surface.render().as_bytes())?;
+    println!("vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt", spec.display());
+
+    let changes = match &old {
+        Some(old) => new.surface.changes_since(&old.surface),
+        None => Vec::new(),
+    };
+    let breaking = changes.iter().filter(|c| c.impact == Impact::Breaking).count();
+    if changes.is_empty() {
+        println!("no API changes");
+    }
+    for change in &changes {
+        let tag = match change.impact {
+            Impact::Breaking => "BREAKING",
+            Impact::Addition => "added   ",
+        };
+        println!("{tag} {}", change.summary.replacen(" added", "", 1));
+    }
+    println!(
+        "{} change(s), {breaking} breaking; lowering notes: {}",
+        changes.len(),
+        new.notes.len()
+    );
+    match &new.wrapper_support {
+        Ok(()) => println!("the hand-written wrapper is supported; now run `cargo build` and `cargo test`"),
+        Err(missing) => println!(
+            "WARNING: the wrapper cannot be built from this spec: {missing}. \
+             Building s2-openapi will fail until it is restored (or set S2_OPENAPI_GENERATED_ONLY=1)."
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
