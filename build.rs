@@ -12,6 +12,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=S2_OPENAPI_SPEC");
     println!("cargo::rerun-if-env-changed=S2_OPENAPI_GENERATED_ONLY");
     println!("cargo::rustc-check-cfg=cfg(s2_openapi_wrapper)");
+    println!("cargo::rustc-check-cfg=cfg(s2_operation, values(any()))");
 
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let spec = match std::env::var_os("S2_OPENAPI_SPEC") {
@@ -33,6 +34,11 @@ fn main() {
         if let Err(e) = std::fs::write(out_dir.join(name), code) {
             return fail(&format!("cannot write {name} to OUT_DIR: {e}"));
         }
+    }
+    // `#[cfg(s2_operation = "create_basin")]` lets code and tests follow
+    // what the spec offers.
+    for id in &generated.operation_ids {
+        println!("cargo::rustc-cfg=s2_operation=\"{id}\"");
     }
     match generated.wrapper_support {
         Ok(()) => println!("cargo::rustc-cfg=s2_openapi_wrapper"),

@@ -365,6 +365,31 @@ async fn cap_body(
     Ok(reqwest::Response::from(capped))
 }
 
+impl Error {
+    /// Maps an error of any generated operation whose errors are
+    /// `ErrorInfo` (most of S2's) to this crate's error, exactly as
+    /// [`Client::revoke_access_token`] does: `ErrorInfo` bodies on any
+    /// status become [`Error::Api`], others [`Error::UnexpectedResponse`]
+    /// with the status kept.
+    ///
+    /// ```no_run
+    /// # async fn f(client: &s2_openapi::Client) -> Result<(), s2_openapi::Error> {
+    /// // Any operation of the spec, through the generated client:
+    /// let call = client.generated().revoke_access_token().id("some-id").send();
+    /// call.await.map_err(s2_openapi::Error::from_generated).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_generated(
+        error: progenitor_client::Error<generated::types::ErrorInfo>,
+    ) -> Self {
+        let status = match &error {
+            progenitor_client::Error::ErrorResponse(r) => Some(r.status()),
+            _ => None,
+        };
+        map_error(error, status).await
+    }
+}
+
 /// Maps the generated client's error to the crate's.
 async fn map_error(
     e: progenitor_client::Error<generated::types::ErrorInfo>,

@@ -26,7 +26,10 @@ pub fn snapshot_diff(committed: &str, generated: &str) -> Option<String> {
         similar::TextDiff::from_lines(committed, generated)
             .unified_diff()
             .context_radius(2)
-            .header("openapi/api-surface.txt (committed)", "generated from openapi/s2.yaml")
+            .header(
+                "openapi/api-surface.txt (committed)",
+                "generated from openapi/s2.yaml",
+            )
             .to_string()
     })
 }

@@ -12,12 +12,18 @@ use std::process::ExitCode;
 use s2_openapi_codegen::surface::Impact;
 use s2_openapi_codegen::{CodegenError, Generated, generate, snapshot_diff};
 
-const USAGE: &str = "usage: s2-openapi-codegen check | update <spec.yaml|json> | surface <spec.yaml|json>";
+const USAGE: &str =
+    "usage: s2-openapi-codegen check | update <spec.yaml|json> | surface <spec.yaml|json>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["check"] => check(&root),
         ["update", spec] => update(&root, Path::new(spec)),
         ["surface", spec] => generate(Path::new(spec)).map(|g| {
@@ -74,13 +80,19 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
     };
     write(vendored(root), &bytes)?;
     write(snapshot(root), new.surface.render().as_bytes())?;
-    println!("vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt", spec.display());
+    println!(
+        "vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt",
+        spec.display()
+    );
 
     let changes = match &old {
         Some(old) => new.surface.changes_since(&old.surface),
         None => Vec::new(),
     };
-    let breaking = changes.iter().filter(|c| c.impact == Impact::Breaking).count();
+    let breaking = changes
+        .iter()
+        .filter(|c| c.impact == Impact::Breaking)
+        .count();
     if changes.is_empty() {
         println!("no API changes");
     }
@@ -97,7 +109,9 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
         new.notes.len()
     );
     match &new.wrapper_support {
-        Ok(()) => println!("the hand-written wrapper is supported; now run `cargo build` and `cargo test`"),
+        Ok(()) => println!(
+            "the hand-written wrapper is supported; now run `cargo build` and `cargo test`"
+        ),
         Err(missing) => println!(
             "WARNING: the wrapper cannot be built from this spec: {missing}. \
              Building s2-openapi will fail until it is restored (or set S2_OPENAPI_GENERATED_ONLY=1)."

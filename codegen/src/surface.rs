@@ -42,7 +42,12 @@ pub struct Change {
 impl Surface {
     /// Summarizes a lowered OpenAPI document.
     pub fn of(doc: &Value) -> Self {
-        let text = |p: &str| doc.pointer(p).and_then(Value::as_str).unwrap_or("?").to_owned();
+        let text = |p: &str| {
+            doc.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        };
         let header = format!(
             "spec: {} {}\nserver: {}\n",
             text("/info/title"),
@@ -61,7 +66,12 @@ impl Surface {
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
-                        .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten());
+                        .chain(
+                            op.get("parameters")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten(),
+                        );
                     for param in params {
                         let param = resolve(doc, param);
                         let _ = writeln!(
@@ -69,8 +79,14 @@ impl Surface {
                             "  param {} ({}{}): {}",
                             param.get("name").and_then(Value::as_str).unwrap_or("?"),
                             param.get("in").and_then(Value::as_str).unwrap_or("?"),
-                            if param.get("required") == Some(&Value::Bool(true)) { ", required" } else { "" },
-                            param.get("schema").map_or_else(|| "?".to_owned(), schema_summary)
+                            if param.get("required") == Some(&Value::Bool(true)) {
+                                ", required"
+                            } else {
+                                ""
+                            },
+                            param
+                                .get("schema")
+                                .map_or_else(|| "?".to_owned(), schema_summary)
                         );
                     }
                     if let Some(body) = op.get("requestBody") {
@@ -101,12 +117,19 @@ impl Surface {
             }
         }
         let mut types = BTreeMap::new();
-        if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
+        if let Some(schemas) = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+        {
             for (name, schema) in schemas {
                 types.insert(name.clone(), type_block(name, schema));
             }
         }
-        Self { header, operations, types }
+        Self {
+            header,
+            operations,
+            types,
+        }
     }
 
     /// The text committed as `openapi/api-surface.txt`.
@@ -162,10 +185,7 @@ fn diff_maps(
             }),
             Some(new_block) if new_block != block => changes.push(Change {
                 impact: Impact::Breaking,
-                summary: format!(
-                    "{what} {name} changed:\n{}",
-                    line_diff(block, new_block)
-                ),
+                summary: format!("{what} {name} changed:\n{}", line_diff(block, new_block)),
             }),
             Some(_) => {}
         }
@@ -202,7 +222,9 @@ fn content_summary(item: &Value) -> String {
         Some(content) if !content.is_empty() => content
             .iter()
             .map(|(media, m)| {
-                let schema = m.get("schema").map_or_else(|| "?".to_owned(), schema_summary);
+                let schema = m
+                    .get("schema")
+                    .map_or_else(|| "?".to_owned(), schema_summary);
                 format!("{schema} ({media})")
             })
             .collect::<Vec<_>>()
@@ -225,7 +247,11 @@ fn type_block(name: &str, schema: &Value) -> String {
             let _ = writeln!(
                 block,
                 "  {field}{}: {}",
-                if required.contains(&field.as_str()) { "" } else { "?" },
+                if required.contains(&field.as_str()) {
+                    ""
+                } else {
+                    "?"
+                },
                 schema_summary(field_schema)
             );
         }
@@ -255,18 +281,29 @@ pub fn schema_summary(schema: &Value) -> String {
     let mut s = if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         r.rsplit('/').next().unwrap_or(r).to_owned()
     } else if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        values.iter().map(Value::to_string).collect::<Vec<_>>().join(" | ")
+        values
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ")
     } else if let Some(branches) = ["allOf", "oneOf", "anyOf"]
         .iter()
         .find_map(|k| schema.get(*k).and_then(Value::as_array).map(|b| (*k, b)))
     {
         let sep = if branches.0 == "allOf" { " & " } else { " | " };
-        branches.1.iter().map(schema_summary).collect::<Vec<_>>().join(sep)
+        branches
+            .1
+            .iter()
+            .map(schema_summary)
+            .collect::<Vec<_>>()
+            .join(sep)
     } else {
         match schema.get("type").and_then(Value::as_str) {
             Some("array") => format!(
                 "[{}]",
-                schema.get("items").map_or_else(|| "any".to_owned(), schema_summary)
+                schema
+                    .get("items")
+                    .map_or_else(|| "any".to_owned(), schema_summary)
             ),
             Some("object") if schema.get("properties").is_some() => {
                 let props = schema.get("properties").and_then(Value::as_object);
@@ -278,7 +315,9 @@ pub fn schema_summary(schema: &Value) -> String {
                 format!("{{{}}}", fields.join(", "))
             }
             Some("object") => match schema.get("additionalProperties") {
-                Some(extra) if extra.is_object() => format!("{{string: {}}}", schema_summary(extra)),
+                Some(extra) if extra.is_object() => {
+                    format!("{{string: {}}}", schema_summary(extra))
+                }
                 _ => "object".to_owned(),
             },
             Some(ty) => ty.to_owned(),
@@ -286,7 +325,15 @@ pub fn schema_summary(schema: &Value) -> String {
         }
     };
     let constraints: Vec<String> = [
-        "format", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "default",
+        "format",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
+        "default",
     ]
     .iter()
     .filter_map(|k| schema.get(*k).map(|v| format!("{k} {v}")))
@@ -344,7 +391,10 @@ mod tests {
             "  code: string",
             "  message?: string | null",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 
@@ -356,11 +406,33 @@ mod tests {
         let changes = new.changes_since(&old);
         assert_eq!(changes.len(), 2, "{changes:?}");
         assert_eq!(changes[0].impact, Impact::Breaking);
-        assert!(changes[0].summary.starts_with("type Id changed"), "{}", changes[0].summary);
-        assert!(changes[0].summary.contains("- type Id = string (minLength 1, maxLength 96)"));
-        assert!(changes[0].summary.contains("+ type Id = string (minLength 1, maxLength 64)"));
-        assert_eq!(changes[1], Change { impact: Impact::Addition, summary: "operation list_b added".into() });
+        assert!(
+            changes[0].summary.starts_with("type Id changed"),
+            "{}",
+            changes[0].summary
+        );
+        assert!(
+            changes[0]
+                .summary
+                .contains("- type Id = string (minLength 1, maxLength 96)")
+        );
+        assert!(
+            changes[0]
+                .summary
+                .contains("+ type Id = string (minLength 1, maxLength 64)")
+        );
+        assert_eq!(
+            changes[1],
+            Change {
+                impact: Impact::Addition,
+                summary: "operation list_b added".into()
+            }
+        );
         let removed = old.changes_since(&new);
-        assert!(removed.iter().any(|c| c.impact == Impact::Breaking && c.summary == "operation list_b removed"));
+        assert!(
+            removed
+                .iter()
+                .any(|c| c.impact == Impact::Breaking && c.summary == "operation list_b removed")
+        );
     }
 }
