@@ -4,6 +4,7 @@
 //! cargo run -p s2-openapi-codegen -- check           # snapshot matches the vendored spec?
 //! cargo run -p s2-openapi-codegen -- update <spec>   # validate, vendor, re-snapshot, report changes
 //! cargo run -p s2-openapi-codegen -- surface <spec>  # print a spec's API surface
+//! cargo run -p s2-openapi-codegen -- supports-wrapper <spec>  # exit 0 if the wrapper builds from it
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,17 @@ fn main() -> ExitCode {
         ["surface", spec] => generate(Path::new(spec)).map(|g| {
             print!("{}", g.surface.render());
             ExitCode::SUCCESS
+        }),
+        // Exit 0 when the hand-written wrapper can be built from the spec.
+        ["supports-wrapper", spec] => generate(Path::new(spec)).map(|g| match g.wrapper_support {
+            Ok(()) => {
+                println!("{spec}: the wrapper is supported");
+                ExitCode::SUCCESS
+            }
+            Err(missing) => {
+                println!("{spec}: the wrapper is not supported: {missing}");
+                ExitCode::FAILURE
+            }
         }),
         _ => {
             eprintln!("{USAGE}");
