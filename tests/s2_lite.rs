@@ -1,7 +1,7 @@
 //! Conformance with S2's own open-source server, `s2-lite`.
 //!
 //! The binary comes from `S2_LITE_BIN`, else
-//! `~/.cache/s2-openapi/s2-lite/bin/server` (where `.ci/run` installs it
+//! `~/.cache/s2-openapi/s2-lite-0.43.4/bin/server` (where `.ci/run` installs it
 //! with `cargo install s2-lite --locked`). Without it these tests print why
 //! and pass. Each test starts its own server on a free loopback port.
 
@@ -25,7 +25,7 @@ impl S2Lite {
             .map(PathBuf::from)
             .or_else(|| {
                 std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(".cache/s2-openapi/s2-lite/bin/server"))
+                    .map(|h| PathBuf::from(h).join(".cache/s2-openapi/s2-lite-0.43.4/bin/server"))
             })?;
         if !bin.is_file() {
             eprintln!(
