@@ -54,6 +54,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     allow_insecure_http: bool,
     root_certificates: Vec<Vec<u8>>,
+    basin: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -69,6 +70,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             allow_insecure_http: false,
             root_certificates: Vec::new(),
+            basin: None,
         }
     }
 }
@@ -89,6 +91,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("root_certificates", &self.root_certificates.len())
+            .field("basin", &self.basin)
             .finish()
     }
 }
@@ -160,6 +163,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Scopes the client to a basin: every request carries `s2-basin:
+    /// <name>`, which S2 and `s2-lite` use to route the spec's stream and
+    /// record operations (the spec's per-path basin servers,
+    /// `https://{basin}.b.s2.dev/v1`, are not followed by the generated
+    /// client). Account-level operations ignore it.
+    pub fn basin(mut self, name: impl Into<String>) -> Self {
+        self.basin = Some(name.into());
+        self
+    }
+
     /// Trusts one more root certificate (PEM) for `https://`, for example
     /// the self-signed certificate of `s2-lite --tls-self`. The platform's
     /// roots stay trusted. An unparsable PEM fails [`build`](Self::build).
@@ -227,6 +240,12 @@ impl ClientBuilder {
         auth.set_sensitive(true);
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, auth);
+        if let Some(basin) = &self.basin {
+            let value = reqwest::header::HeaderValue::try_from(basin.as_str()).map_err(|_| {
+                Error::InvalidConfig(format!("basin name {basin:?} is not a valid header value"))
+            })?;
+            headers.insert("s2-basin", value);
+        }
         let user_agent = self
             .user_agent
             .clone()
