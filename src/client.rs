@@ -375,8 +375,10 @@ impl Error {
     /// ```no_run
     /// # async fn f(client: &s2_openapi::Client) -> Result<(), s2_openapi::Error> {
     /// // Any operation of the spec, through the generated client:
-    /// let call = client.generated().revoke_access_token().id("some-id").send();
-    /// call.await.map_err(s2_openapi::Error::from_generated).await?;
+    /// match client.generated().revoke_access_token().id("some-id").send().await {
+    ///     Ok(_) => {}
+    ///     Err(e) => return Err(s2_openapi::Error::from_generated(e).await),
+    /// }
     /// # Ok(()) }
     /// ```
     pub async fn from_generated(
