@@ -24,7 +24,12 @@ pub mod spec {
 }
 
 pub use generated::types;
+/// Stops a bulk revocation early ([`BulkOptions::stop`]).
+#[cfg(s2_openapi_wrapper)]
+pub use tokio_util::sync::CancellationToken;
 
+#[cfg(s2_openapi_wrapper)]
+mod bulk;
 #[cfg(s2_openapi_wrapper)]
 mod client;
 #[cfg(s2_openapi_wrapper)]
@@ -39,6 +44,8 @@ pub mod local_server;
 #[cfg(s2_openapi_wrapper)]
 mod retry;
 
+#[cfg(s2_openapi_wrapper)]
+pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, Outcome};
 #[cfg(s2_openapi_wrapper)]
 pub use client::{Client, Confirmation, ERROR_BODY_LIMIT, Revoked};
 #[cfg(s2_openapi_wrapper)]

@@ -1,0 +1,207 @@
+//! Revoking many tokens at once: bounded concurrency, one outcome per input
+//! id as results arrive, bounded memory, duplicates revoked once.
+
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+
+use futures_util::stream::{self, Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{Client, Revoked};
+use crate::error::{Error, ErrorCode};
+use crate::id::{AccessTokenId, InvalidId};
+
+/// Default number of revocations in flight.
+pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
+
+/// How a bulk revocation runs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkOptions {
+    /// Revocations in flight at most (at least 1).
+    pub concurrency: usize,
+    /// Once cancelled, no new request starts; ids not yet started come out
+    /// as [`Outcome::NotAttempted`] and requests in flight finish.
+    pub stop: CancellationToken,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: DEFAULT_BULK_CONCURRENCY,
+            stop: CancellationToken::new(),
+        }
+    }
+}
+
+impl BulkOptions {
+    /// Sets the concurrency (at least 1).
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Uses `stop` to end the run early.
+    #[must_use]
+    pub fn with_stop(mut self, stop: CancellationToken) -> Self {
+        self.stop = stop;
+        self
+    }
+}
+
+/// What happened to one input id.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Revoked by this run (see [`Revoked::confirmation`]).
+    Revoked(Revoked),
+    /// S2 had no such token (`access_token_not_found` on the first
+    /// attempt): it cannot be used, but this run did not revoke it.
+    AlreadyGone(Error),
+    /// Refused before sending; nothing went out.
+    Refused(InvalidId),
+    /// The revocation failed.
+    Failed(Error),
+    /// The same id appeared earlier in the input; it was revoked (or tried)
+    /// once, under its first occurrence.
+    Duplicate,
+    /// The run was stopped before this id was sent.
+    NotAttempted,
+}
+
+impl Outcome {
+    /// A short, stable name: `revoked`, `already_gone`, `refused`,
+    /// `failed`, `duplicate`, `not_attempted`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Revoked(_) => "revoked",
+            Self::AlreadyGone(_) => "already_gone",
+            Self::Refused(_) => "refused",
+            Self::Failed(_) => "failed",
+            Self::Duplicate => "duplicate",
+            Self::NotAttempted => "not_attempted",
+        }
+    }
+
+    /// Whether the token is unusable as far as this run knows: revoked,
+    /// already gone, or a duplicate of an earlier occurrence.
+    pub fn is_ok(&self) -> bool {
+        matches!(
+            self,
+            Self::Revoked(_) | Self::AlreadyGone(_) | Self::Duplicate
+        )
+    }
+}
+
+/// One input id and its outcome.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkOutcome<T> {
+    /// The tag given with the id (a line number, a record key...).
+    pub tag: T,
+    /// The id as given.
+    pub id: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+impl Client {
+    /// Revokes every id of `ids` (each with a tag of the caller's, returned
+    /// with its outcome), at most `options.concurrency` at a time, yielding
+    /// one [`BulkOutcome`] per input item as results arrive (not in input
+    /// order).
+    ///
+    /// Input is pulled only as fast as requests complete, so memory stays
+    /// bounded whatever the input size, apart from 16 bytes per distinct id
+    /// to recognise duplicates (a 128-bit fingerprint). Dropping the stream
+    /// cancels the requests in flight and starts no new ones.
+    ///
+    /// ```no_run
+    /// # async fn f(client: s2_openapi::Client) {
+    /// use futures_util::StreamExt;
+    /// use s2_openapi::BulkOptions;
+    ///
+    /// let ids = futures_util::stream::iter(["a", "b", "a"].into_iter().enumerate()
+    ///     .map(|(i, id)| (i, id.to_owned())));
+    /// let mut outcomes = std::pin::pin!(client.revoke_many(ids, BulkOptions::default()));
+    /// while let Some(o) = outcomes.next().await {
+    ///     println!("#{} {}: {}", o.tag, o.id, o.outcome.kind());
+    /// }
+    /// # }
+    /// ```
+    pub fn revoke_many<T, S>(
+        &self,
+        ids: S,
+        options: BulkOptions,
+    ) -> impl Stream<Item = BulkOutcome<T>> + use<T, S>
+    where
+        S: Stream<Item = (T, String)>,
+    {
+        let client = self.clone();
+        let hasher = std::collections::hash_map::RandomState::new();
+        let mut seen: HashSet<u128> = HashSet::new();
+        let stop = options.stop;
+        ids.map(move |(tag, id)| {
+            let client = client.clone();
+            let step = if stop.is_cancelled() {
+                Step::Done(Outcome::NotAttempted)
+            } else {
+                match AccessTokenId::new(id.as_str()) {
+                    Err(invalid) => Step::Done(Outcome::Refused(invalid)),
+                    Ok(valid) => {
+                        if seen.insert(fingerprint(&hasher, &id)) {
+                            Step::Send(valid)
+                        } else {
+                            Step::Done(Outcome::Duplicate)
+                        }
+                    }
+                }
+            };
+            let stop = stop.clone();
+            async move {
+                let outcome = match step {
+                    Step::Done(outcome) => outcome,
+                    // Stopped while waiting for a slot: do not start it.
+                    Step::Send(_) if stop.is_cancelled() => Outcome::NotAttempted,
+                    Step::Send(valid) => match client.revoke_access_token(valid.as_str()).await {
+                        Ok(revoked) => Outcome::Revoked(revoked),
+                        Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
+                            Outcome::AlreadyGone(e)
+                        }
+                        Err(Error::InvalidId(invalid)) => Outcome::Refused(invalid),
+                        Err(e) => Outcome::Failed(e),
+                    },
+                };
+                BulkOutcome { tag, id, outcome }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+    }
+
+    /// [`revoke_many`](Self::revoke_many) over plain ids, tagged with their
+    /// position (0-based).
+    pub fn revoke_all<I>(
+        &self,
+        ids: I,
+        options: BulkOptions,
+    ) -> impl Stream<Item = BulkOutcome<usize>> + use<I>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        self.revoke_many(stream::iter(ids.into_iter().enumerate()), options)
+    }
+}
+
+enum Step {
+    Done(Outcome),
+    Send(AccessTokenId),
+}
+
+/// 128 bits from two keyed SipHash runs: collisions (which would skip a
+/// distinct id) are out of reach for any realistic input.
+fn fingerprint(hasher: &std::collections::hash_map::RandomState, id: &str) -> u128 {
+    let a = hasher.hash_one(id);
+    let b = hasher.hash_one((0x5332_u16, id));
+    (u128::from(a) << 64) | u128::from(b)
+}
