@@ -164,7 +164,7 @@ impl Client {
                     Step::Done(outcome) => outcome,
                     // Stopped while waiting for a slot: do not start it.
                     Step::Send(_) if stop.is_cancelled() => Outcome::NotAttempted,
-                    Step::Send(valid) => match client.revoke_access_token(valid.as_str()).await {
+                    Step::Send(valid) => match client.revoke_id(&valid).await {
                         Ok(revoked) => Outcome::Revoked(revoked),
                         Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
                             Outcome::AlreadyGone(e)

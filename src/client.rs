@@ -142,6 +142,13 @@ impl Client {
     /// responses the spec does not describe.
     pub async fn revoke_access_token(&self, id: impl AsRef<str>) -> Result<Revoked, Error> {
         let id = AccessTokenId::new(id.as_ref())?;
+        self.revoke_id(&id).await
+    }
+
+    /// [`revoke_access_token`](Self::revoke_access_token) for an id that
+    /// was already validated (the path guard still runs against this
+    /// client's endpoint).
+    pub async fn revoke_id(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
         let span = tracing::debug_span!(
             "s2.call",
             operation = "revoke_access_token",
@@ -152,7 +159,7 @@ impl Client {
         );
         async {
             let started = Instant::now();
-            let result = self.revoke_checked(&id).await;
+            let result = self.revoke_checked(id).await;
             let span = tracing::Span::current();
             match &result {
                 Ok(revoked) => {

@@ -195,8 +195,10 @@ fn check(id: &str) -> Result<AccessTokenIdStr, IdRejection> {
     s2_rules(id)?;
     // The path guard against a fixed base; `Client` repeats it against its
     // real endpoint.
-    let base = Url::parse("http://localhost/v1").map_err(|_| IdRejection::NotOnePathSegment)?;
-    revoke_url(&base, id)?;
+    static BASE: std::sync::LazyLock<Option<Url>> =
+        std::sync::LazyLock::new(|| Url::parse("http://localhost/v1").ok());
+    let base = BASE.as_ref().ok_or(IdRejection::NotOnePathSegment)?;
+    revoke_url(base, id)?;
     Ok(generated)
 }
 
