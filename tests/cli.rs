@@ -52,9 +52,7 @@ fn a_refused_id_is_named_and_exits_1() {
 #[test]
 fn server_errors_name_the_id_and_s2_code() {
     // Nothing listens on the endpoint: a transport failure, exit 1.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let endpoint = unreachable_endpoint();
     let secret = "cli-secret-token-123";
     let out = s2_revoke(
         &["--endpoint", &endpoint, "gone"],
@@ -111,9 +109,7 @@ fn token_file_is_used_and_never_echoed() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("token");
     std::fs::write(&path, "file-secret-token-456\n").unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let endpoint = unreachable_endpoint();
     let out = s2_revoke(
         &[
             "--endpoint",
