@@ -391,15 +391,15 @@ impl Error {
     pub async fn from_generated(
         error: progenitor_client::Error<generated::types::ErrorInfo>,
     ) -> Self {
-        let status = match &error {
-            progenitor_client::Error::ErrorResponse(r) => Some(r.status()),
-            _ => None,
-        };
-        map_error(error, status).await
+        // Outside the wrapper's calls no attempt status was recorded; an
+        // `ErrorResponse` carries its own.
+        map_error(error, None).await
     }
 }
 
-/// Maps the generated client's error to the crate's.
+/// Maps the generated client's error to the crate's. `status` is the one the
+/// `exec` hook recorded, needed only when progenitor dropped it (a body
+/// that failed to decode).
 async fn map_error(
     e: progenitor_client::Error<generated::types::ErrorInfo>,
     status: Option<StatusCode>,
