@@ -1,25 +1,32 @@
-//! `cargo bench --features cli`: the wrapper against the generated client
-//! and a hand-written reqwest DELETE, per call and in bulk, over HTTP/1.1
-//! and h2c, all against the crate's in-process local server on the same
-//! runtime; the CLI's peak memory streaming ids from stdin; code generation
-//! time. Every figure is a ratio against a baseline measured in the same
-//! run; the last lines are `name: value`.
+//! `cargo bench --features cli`: the wrapper against the generated client,
+//! a hand-written reqwest DELETE and S2's official SDK (`s2-sdk`), per call
+//! and in bulk, over HTTP/1.1 and h2c, all against the crate's in-process
+//! local server on the same runtime; how much more the server can answer
+//! than any of them did; the CLI's peak memory streaming ids from stdin;
+//! code generation and no-op rebuild times. Every figure is a ratio against
+//! a baseline measured in the same run; the last lines are `name: value`.
 //!
 //! `S2_BENCH_CALLS` (default 2000), `S2_BENCH_BULK` (10000) and
-//! `S2_BENCH_STDIN_IDS` (1000000) scale the runs.
+//! `S2_BENCH_STDIN_IDS` (1000000) scale the runs; `S2_BENCH_ONLY` (a
+//! comma-separated subset of `per-call,bulk,codegen,rebuild,memory`) picks
+//! sections.
 
 // A benchmark: failures are bugs to see, not to handle.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use s2_openapi::local_server::LocalServer;
-use s2_openapi::{BulkOptions, Client, RetryPolicy};
+use s2_openapi::{BulkOptions, Client};
 
 const TOKEN: &str = "bench-token";
+const CONCURRENCY: usize = 64;
+const ROUNDS: usize = 3;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -28,24 +35,63 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-struct Setup {
-    server: LocalServer,
-    wrapper: Client,
-    raw: reqwest::Client,
+/// The clients compared. `S2Sdk` speaks HTTP/2 only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Variant {
+    Raw,
+    Generated,
+    Wrapper,
+    S2Sdk,
 }
 
-async fn setup(http2: bool, ids: usize, prefix: &str) -> Setup {
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Generated => "generated",
+            Self::Wrapper => "wrapper",
+            Self::S2Sdk => "s2-sdk",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    H2c,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Http1 => "http1",
+            Self::H2c => "h2c",
+        }
+    }
+}
+
+/// One fresh server with `ids` issued and the client under test. Every
+/// client is built with its defaults (timeouts, retries), as a user would.
+struct Setup {
+    server: LocalServer,
+    base: String,
+    wrapper: Client,
+    raw: reqwest::Client,
+    sdk: Option<s2_sdk::S2>,
+}
+
+async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
     let server = LocalServer::builder()
         .access_token(TOKEN)
         .issue_all((0..ids).map(|i| format!("{prefix}-{i}")))
         .start()
         .await
         .unwrap();
+    let http2 = protocol == Protocol::H2c;
     let wrapper = Client::builder()
         .access_token(TOKEN)
         .endpoint(server.endpoint())
         .http2_prior_knowledge(http2)
-        .retry_policy(RetryPolicy::disabled())
         .build()
         .unwrap();
     let mut raw = reqwest::Client::builder().pool_max_idle_per_host(256);
@@ -57,83 +103,237 @@ async fn setup(http2: bool, ids: usize, prefix: &str) -> Setup {
     if http2 {
         raw = raw.http2_prior_knowledge();
     }
+    let sdk = http2.then(|| {
+        let endpoints = s2_sdk::types::S2Endpoints::for_endpoint(server.endpoint()).unwrap();
+        s2_sdk::S2::new(s2_sdk::types::S2Config::new(TOKEN).with_endpoints(endpoints)).unwrap()
+    });
     Setup {
+        base: format!("{}/v1/access-tokens", server.endpoint()),
         server,
         wrapper,
         raw: raw.build().unwrap(),
+        sdk,
+    }
+}
+
+/// One revoke of `id` through `variant`; panics unless it answered 204.
+async fn revoke(setup: &Setup, variant: Variant, id: String) {
+    match variant {
+        Variant::Wrapper => {
+            setup.wrapper.revoke_access_token(&id).await.unwrap();
+        }
+        Variant::Generated => {
+            setup
+                .wrapper
+                .generated()
+                .revoke_access_token()
+                .id(id.as_str())
+                .send()
+                .await
+                .unwrap();
+        }
+        Variant::S2Sdk => {
+            let sdk = setup.sdk.as_ref().expect("s2-sdk speaks HTTP/2 only");
+            sdk.revoke_access_token(id.parse().unwrap()).await.unwrap();
+        }
+        Variant::Raw => {
+            let response = setup
+                .raw
+                .delete(format!("{}/{id}", setup.base))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 204);
+        }
     }
 }
 
 /// Seconds per call of `n` sequential revokes of fresh ids.
-async fn per_call(setup: &Setup, variant: &str, prefix: &str, n: usize) -> f64 {
-    let base = format!("{}/v1/access-tokens", setup.server.endpoint());
+async fn per_call(setup: &Setup, variant: Variant, prefix: &str, n: usize) -> f64 {
     let started = Instant::now();
     for i in 0..n {
-        let id = format!("{prefix}-{i}");
-        match variant {
-            "wrapper" => {
-                setup.wrapper.revoke_access_token(&id).await.unwrap();
-            }
-            "generated" => {
-                setup
-                    .wrapper
-                    .generated()
-                    .revoke_access_token()
-                    .id(id.as_str())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            _ => {
-                let r = setup
-                    .raw
-                    .delete(format!("{base}/{id}"))
-                    .bearer_auth(TOKEN)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status().as_u16(), 204);
-            }
-        }
+        revoke(setup, variant, format!("{prefix}-{i}")).await;
     }
     started.elapsed().as_secs_f64() / n as f64
 }
 
-/// Revokes per second of `n` revokes at concurrency 64.
-async fn bulk(setup: &Setup, variant: &str, prefix: &str, n: usize) -> f64 {
-    let base = format!("{}/v1/access-tokens", setup.server.endpoint());
+/// Revokes per second of `n` revokes at `concurrency`. The wrapper goes
+/// through its bulk API; the others through `buffer_unordered`.
+async fn bulk(setup: &Setup, variant: Variant, prefix: &str, n: usize, concurrency: usize) -> f64 {
     let started = Instant::now();
-    if variant == "wrapper" {
-        let ids = (0..n).map(|i| format!("{prefix}-{i}"));
-        let outcomes = setup
+    let ids = (0..n).map(|i| format!("{prefix}-{i}"));
+    let done = if variant == Variant::Wrapper {
+        setup
             .wrapper
-            .revoke_all(ids, BulkOptions::default().with_concurrency(64));
-        let revoked = outcomes
+            .revoke_all(ids, BulkOptions::default().with_concurrency(concurrency))
             .filter(|o| std::future::ready(o.outcome.kind() == "revoked"))
             .count()
-            .await;
-        assert_eq!(revoked, n);
+            .await
     } else {
-        let raw = setup.raw.clone();
-        let done = futures_util::stream::iter(0..n)
-            .map(|i| {
-                let request = raw
-                    .delete(format!("{base}/{prefix}-{i}"))
-                    .bearer_auth(TOKEN);
-                async move { request.send().await.unwrap().status().as_u16() }
-            })
-            .buffer_unordered(64)
-            .filter(|s| std::future::ready(*s == 204))
+        futures_util::stream::iter(ids)
+            .map(|id| revoke(setup, variant, id))
+            .buffer_unordered(concurrency)
             .count()
-            .await;
-        assert_eq!(done, n);
-    }
+            .await
+    };
+    assert_eq!(done, n);
     n as f64 / started.elapsed().as_secs_f64()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// The variants measured over `protocol`.
+fn variants(protocol: Protocol, with_generated: bool) -> Vec<Variant> {
+    let mut v = vec![Variant::Raw];
+    if with_generated {
+        v.push(Variant::Generated);
+    }
+    v.push(Variant::Wrapper);
+    if protocol == Protocol::H2c {
+        v.push(Variant::S2Sdk);
+    }
+    v
+}
+
+type Results = Vec<(String, f64)>;
+
+async fn per_call_section(calls: usize, results: &mut Results) {
+    let mut wrapper_per_protocol = HashMap::new();
+    let mut sdk_h2c = None;
+    for protocol in [Protocol::Http1, Protocol::H2c] {
+        let variants = variants(protocol, true);
+        let mut times: HashMap<Variant, Vec<f64>> = HashMap::new();
+        // Interleaved rounds, each on a fresh server, so drift hits every
+        // variant alike.
+        for round in 0..ROUNDS {
+            for &variant in &variants {
+                let prefix = format!("{}-{round}", variant.name());
+                let setup = setup(protocol, calls, &prefix).await;
+                // Warm the connection with the first id, then issue it again.
+                per_call(&setup, variant, &prefix, 1).await;
+                setup.server.issue(format!("{prefix}-0"));
+                let t = per_call(&setup, variant, &prefix, calls).await;
+                times.entry(variant).or_default().push(t);
+            }
+        }
+        let t: HashMap<Variant, f64> = times.into_iter().map(|(v, t)| (v, median(t))).collect();
+        let line: Vec<String> = variants
+            .iter()
+            .map(|v| format!("{} {:.1} us", v.name(), t[v] * 1e6))
+            .collect();
+        println!(
+            "per call over {} (median of {ROUNDS} x {calls}): {}",
+            protocol.name(),
+            line.join(", ")
+        );
+        let proto = protocol.name();
+        let raw = t[&Variant::Raw];
+        results.push((
+            format!("overhead generated/raw {proto}"),
+            t[&Variant::Generated] / raw,
+        ));
+        results.push((
+            format!("overhead wrapper/raw {proto}"),
+            t[&Variant::Wrapper] / raw,
+        ));
+        wrapper_per_protocol.insert(proto, t[&Variant::Wrapper]);
+        if let Some(sdk) = t.get(&Variant::S2Sdk) {
+            results.push(("overhead s2-sdk/raw h2c".to_owned(), sdk / raw));
+            sdk_h2c = Some(*sdk);
+        }
+    }
+    if let Some(sdk) = sdk_h2c {
+        results.push((
+            "overhead wrapper/s2-sdk h2c".to_owned(),
+            wrapper_per_protocol["h2c"] / sdk,
+        ));
+    }
+}
+
+async fn bulk_section(n: usize, results: &mut Results) {
+    let mut best_peer: f64 = 0.0;
+    let mut best_wrapper: (f64, &str) = (0.0, "");
+    let mut rates_by: HashMap<(Variant, &str), f64> = HashMap::new();
+    for protocol in [Protocol::Http1, Protocol::H2c] {
+        let variants = variants(protocol, false);
+        let mut rates: HashMap<Variant, Vec<f64>> = HashMap::new();
+        for round in 0..ROUNDS {
+            for &variant in &variants {
+                let prefix = format!("bulk-{}-{round}", variant.name());
+                let setup = setup(protocol, n, &prefix).await;
+                let rate = bulk(&setup, variant, &prefix, n, CONCURRENCY).await;
+                rates.entry(variant).or_default().push(rate);
+            }
+        }
+        let proto = protocol.name();
+        let r: HashMap<Variant, f64> = rates.into_iter().map(|(v, r)| (v, median(r))).collect();
+        let line: Vec<String> = variants
+            .iter()
+            .map(|v| format!("{} {:.0}/s", v.name(), r[v]))
+            .collect();
+        println!(
+            "bulk {n} at concurrency {CONCURRENCY} over {proto} (median of {ROUNDS}): {}",
+            line.join(", ")
+        );
+        results.push((
+            format!("bulk wrapper/raw {proto}"),
+            r[&Variant::Wrapper] / r[&Variant::Raw],
+        ));
+        results.push((
+            format!("bulk wrapper {proto} per second"),
+            r[&Variant::Wrapper],
+        ));
+        for (&v, &rate) in &r {
+            rates_by.insert((v, proto), rate);
+            if v == Variant::Wrapper {
+                if rate > best_wrapper.0 {
+                    best_wrapper = (rate, proto);
+                }
+            } else {
+                best_peer = best_peer.max(rate);
+            }
+        }
+    }
+    if let Some(sdk) = rates_by.get(&(Variant::S2Sdk, "h2c")) {
+        results.push((
+            format!("bulk wrapper ({})/s2-sdk", best_wrapper.1),
+            best_wrapper.0 / sdk,
+        ));
+    }
+    results.push((
+        format!("bulk wrapper ({})/fastest peer", best_wrapper.1),
+        best_wrapper.0 / best_peer,
+    ));
+
+    // Is the server the limit? Push it harder than any client above did:
+    // raw reqwest over HTTP/1.1 and h2c at once, 4x the concurrency. What it
+    // answers is a floor on its capacity on this machine, shared as above.
+    let fastest = best_peer.max(best_wrapper.0);
+    let started = Instant::now();
+    let (a, b) = tokio::join!(
+        async {
+            let s = setup(Protocol::Http1, n, "cap-1").await;
+            bulk(&s, Variant::Raw, "cap-1", n, CONCURRENCY * 4).await;
+        },
+        async {
+            let s = setup(Protocol::H2c, n, "cap-2").await;
+            bulk(&s, Variant::Raw, "cap-2", n, CONCURRENCY * 4).await;
+        }
+    );
+    let ((), ()) = (a, b);
+    let capacity = (2 * n) as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "server under more load (HTTP/1.1 + h2c clients at once, concurrency {}): at least {capacity:.0}/s",
+        CONCURRENCY * 4
+    );
+    results.push((
+        "server headroom over fastest bulk".to_owned(),
+        capacity / fastest,
+    ));
 }
 
 /// Peak RSS (KiB) of `s2-revoke --local --from-file -` fed `n` ids.
@@ -186,98 +386,118 @@ fn cli_peak_rss_kib(n: usize) -> (u64, Duration) {
     (peak, started.elapsed())
 }
 
+fn memory_section(ids: usize, results: &mut Results) {
+    let (peak_kib, elapsed) = cli_peak_rss_kib(ids);
+    let mib = peak_kib as f64 / 1024.0;
+    println!(
+        "s2-revoke streaming {ids} ids from stdin: peak RSS {mib:.1} MiB in {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    results.push(("cli peak rss MiB".to_owned(), mib));
+    results.push(("cli peak rss / 64 MiB".to_owned(), mib / 64.0));
+}
+
+fn codegen_section(results: &mut Results) {
+    let spec = root().join("../shared/openapi/upstream/2026-05-14-f7c8dd3.json");
+    if !spec.is_file() {
+        println!("codegen: skipped, {} is absent", spec.display());
+        return;
+    }
+    let started = Instant::now();
+    let generated = s2_openapi_codegen::generate(&spec).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "codegen of the latest full spec: {} lines in {secs:.3} s",
+        generated.client_code.lines().count()
+    );
+    results.push(("codegen latest full spec seconds".to_owned(), secs));
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `cargo build --lib` of this crate from `spec` in its own target
+/// directory; seconds taken.
+fn cargo_build(spec: &Path, target: &Path) -> f64 {
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--lib", "--offline", "--quiet", "-p", "s2-openapi"])
+        .env("CARGO_TARGET_DIR", target)
+        .env("S2_OPENAPI_SPEC", spec)
+        .env_remove("RUSTFLAGS")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    started.elapsed().as_secs_f64()
+}
+
+/// The rebuild after the spec changed (the build script regenerates and the
+/// crate recompiles) against the rebuild when nothing changed.
+fn rebuild_section(results: &mut Results) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-rebuild");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("s2.yaml");
+    let vendored = std::fs::read(root().join("openapi/s2.yaml")).unwrap();
+    std::fs::write(&spec, &vendored).unwrap();
+    let target = dir.join("target");
+    cargo_build(&spec, &target); // cold or warm: not measured
+    let mut changed = Vec::new();
+    let mut noop = Vec::new();
+    for round in 0..ROUNDS {
+        // Same meaning, new bytes: the build script must run again.
+        let mut edited = vendored.clone();
+        edited.extend(std::iter::repeat_n(b'\n', round + 1));
+        std::fs::write(&spec, &edited).unwrap();
+        changed.push(cargo_build(&spec, &target));
+        noop.push(cargo_build(&spec, &target));
+    }
+    let (changed, noop) = (median(changed), median(noop));
+    println!("rebuild after a spec change {changed:.2} s, with nothing changed {noop:.3} s");
+    results.push(("rebuild no-op seconds".to_owned(), noop));
+    results.push(("rebuild no-op/after spec change".to_owned(), noop / changed));
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
     // just prove the harness runs, small.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let calls = if quick {
-        50
-    } else {
-        env_usize("S2_BENCH_CALLS", 2000)
+    let scaled = |name, full, small| {
+        if quick { small } else { env_usize(name, full) }
     };
-    let bulk_n = if quick {
-        200
-    } else {
-        env_usize("S2_BENCH_BULK", 10_000)
-    };
-    let stdin_ids = if quick {
-        1000
-    } else {
-        env_usize("S2_BENCH_STDIN_IDS", 1_000_000)
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut results: Vec<(String, f64)> = Vec::new();
+    let calls = scaled("S2_BENCH_CALLS", 2000, 50);
+    let bulk_n = scaled("S2_BENCH_BULK", 10_000, 200);
+    let stdin_ids = scaled("S2_BENCH_STDIN_IDS", 1_000_000, 1000);
+    let only = std::env::var("S2_BENCH_ONLY").unwrap_or_default();
+    let run = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
 
-    runtime.block_on(async {
-        for (http2, proto) in [(false, "http1"), (true, "h2c")] {
-            let rounds = 3;
-            let mut times: std::collections::HashMap<&str, Vec<f64>> = Default::default();
-            for round in 0..rounds {
-                for variant in ["raw", "generated", "wrapper"] {
-                    let prefix = format!("{variant}-{round}");
-                    let setup = setup(http2, calls, &prefix).await;
-                    // Warm the connection with the first id, then issue it again.
-                    let _ = per_call(&setup, variant, &prefix, 1).await;
-                    setup.server.issue(format!("{prefix}-0"));
-                    times.entry(variant).or_default().push(per_call(&setup, variant, &prefix, calls).await);
-                }
-            }
-            let raw = median(times["raw"].clone());
-            let generated = median(times["generated"].clone());
-            let wrapper = median(times["wrapper"].clone());
-            println!(
-                "per call over {proto}: raw {:.1} us, generated {:.1} us, wrapper {:.1} us",
-                raw * 1e6,
-                generated * 1e6,
-                wrapper * 1e6
-            );
-            results.push((format!("overhead generated/raw {proto}"), generated / raw));
-            results.push((format!("overhead wrapper/raw {proto}"), wrapper / raw));
-
-            let mut rates: std::collections::HashMap<&str, Vec<f64>> = Default::default();
-            for round in 0..rounds {
-                for variant in ["raw", "wrapper"] {
-                    let prefix = format!("bulk-{variant}-{round}");
-                    let setup = setup(http2, bulk_n, &prefix).await;
-                    rates.entry(variant).or_default().push(bulk(&setup, variant, &prefix, bulk_n).await);
-                }
-            }
-            let raw = median(rates["raw"].clone());
-            let wrapper = median(rates["wrapper"].clone());
-            println!("bulk {bulk_n} at concurrency 64 over {proto}: raw {raw:.0}/s, wrapper {wrapper:.0}/s");
-            results.push((format!("bulk wrapper/raw {proto}"), wrapper / raw));
-            results.push((format!("bulk wrapper {proto} per second"), wrapper));
-        }
-    });
-
-    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/openapi/upstream/2026-05-14-f7c8dd3.json");
-    if spec.is_file() {
-        let started = Instant::now();
-        let generated = s2_openapi_codegen::generate(&spec).unwrap();
-        let secs = started.elapsed().as_secs_f64();
-        println!(
-            "codegen of the latest full spec: {} lines in {secs:.2} s",
-            generated.client_code.lines().count()
-        );
-        results.push(("codegen latest full spec seconds".to_owned(), secs));
+    let mut results = Results::new();
+    if run("per-call") {
+        // One thread for client and server: a call's cost is the work done
+        // for it, not how the scheduler happened to hand it between threads.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(per_call_section(calls, &mut results));
     }
-
-    let (peak_kib, elapsed) = cli_peak_rss_kib(stdin_ids);
-    println!(
-        "s2-revoke streaming {stdin_ids} ids from stdin: peak RSS {:.1} MiB in {:.1} s",
-        peak_kib as f64 / 1024.0,
-        elapsed.as_secs_f64()
-    );
-    results.push(("cli peak rss MiB".to_owned(), peak_kib as f64 / 1024.0));
-    results.push((
-        "cli peak rss under 64 MiB".to_owned(),
-        f64::from(u8::from(peak_kib < 64 * 1024)),
-    ));
-
+    if run("bulk") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(bulk_section(bulk_n, &mut results));
+    }
+    if run("codegen") {
+        codegen_section(&mut results);
+    }
+    if run("rebuild") && !quick {
+        rebuild_section(&mut results);
+    }
+    if run("memory") {
+        memory_section(stdin_ids, &mut results);
+    }
     for (name, value) in results {
         println!("{name}: {value:.3}");
     }

@@ -170,7 +170,6 @@ impl Client {
                         Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
                             Outcome::AlreadyGone(e)
                         }
-                        Err(Error::InvalidId(invalid)) => Outcome::Refused(invalid),
                         Err(e) => Outcome::Failed(e),
                     },
                 };

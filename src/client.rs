@@ -15,7 +15,7 @@ use url::Url;
 use crate::config::ClientBuilder;
 use crate::error::{ApiError, Error, ErrorCode, UnexpectedResponse};
 use crate::generated;
-use crate::id::{AccessTokenId, InvalidId, revoke_url};
+use crate::id::AccessTokenId;
 use crate::retry::{RetryPolicy, retry_after};
 
 /// At most this much of an error response's body is read (the rest is left
@@ -146,8 +146,7 @@ impl Client {
     }
 
     /// [`revoke_access_token`](Self::revoke_access_token) for an id that
-    /// was already validated (the path guard still runs against this
-    /// client's endpoint).
+    /// was already validated.
     pub async fn revoke_id(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
         let span = tracing::debug_span!(
             "s2.call",
@@ -192,9 +191,6 @@ impl Client {
     }
 
     async fn revoke_checked(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
-        // The path guard, against the real endpoint this time.
-        revoke_url(&self.inner.base_url, id.as_str())
-            .map_err(|reason| Error::InvalidId(InvalidId::for_id(id.as_str(), reason)))?;
         let timeout = self.inner.operation_timeout;
         let deadline = Instant::now() + timeout;
         let mut attempt = 0u32;
@@ -277,12 +273,15 @@ impl Client {
 
     /// One attempt: the generated call, with what the `exec` hook saw.
     async fn revoke_once(&self, id: &AccessTokenId) -> (Result<StatusCode, Error>, AttemptMeta) {
-        let call = self
-            .inner
-            .generated
-            .revoke_access_token()
-            .id(id.as_generated().clone())
-            .send();
+        // Boxed: the generated future is large (about 1.7 KB), and the
+        // layers around it (task-local, span, timeout) would each move it.
+        let call = Box::pin(
+            self.inner
+                .generated
+                .revoke_access_token()
+                .id(id.as_generated().clone())
+                .send(),
+        );
         let (result, meta) = ATTEMPT
             .scope(Cell::new(AttemptMeta::default()), async {
                 let result = call.await;

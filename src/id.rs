@@ -2,6 +2,7 @@
 //! that an id travels as exactly one path segment.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use url::Url;
 
@@ -137,10 +138,6 @@ pub struct InvalidId {
 }
 
 impl InvalidId {
-    pub(crate) fn for_id(id: &str, reason: IdRejection) -> Self {
-        Self::new(id, reason)
-    }
-
     fn new(id: &str, reason: IdRejection) -> Self {
         Self {
             id: shown(id),
@@ -193,47 +190,61 @@ fn check(id: &str) -> Result<AccessTokenIdStr, IdRejection> {
     }
     let generated = AccessTokenIdStr::try_from(id).map_err(|e| IdRejection::Spec(e.to_string()))?;
     s2_rules(id)?;
-    // The path guard against a fixed base; `Client` repeats it against its
-    // real endpoint.
-    static BASE: std::sync::LazyLock<Option<Url>> =
-        std::sync::LazyLock::new(|| Url::parse("http://localhost/v1").ok());
-    let base = BASE.as_ref().ok_or(IdRejection::NotOnePathSegment)?;
+    // Letters, digits, `-`, `.`, `_`, `~` are left alone by the encoder and
+    // by URL parsing, and make a dot segment only as `.` or `..`, which
+    // `s2_rules` refused: such an id (most are) is one segment as it is.
+    if id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        return Ok(generated);
+    }
+    static GUARD_BASE: LazyLock<Option<Url>> =
+        LazyLock::new(|| Url::parse("http://localhost/v1/").ok());
+    let base = GUARD_BASE.as_ref().ok_or(IdRejection::NotOnePathSegment)?;
     revoke_url(base, id)?;
     Ok(generated)
 }
 
-/// The URL the generated client will request for `id`, built exactly as the
-/// generated code builds it, and checked to be `<base>/access-tokens/<seg>`
-/// with `seg` decoding back to `id`. This is the guard against the
-/// generated encoder's path traversal (it leaves `.` and `\` alone).
+/// The path guard: the URL the generated client will request for `id`,
+/// checked to be `<base>/access-tokens/<segment>` with `segment` decoding
+/// back to `id`. The generated code requests
+/// `format!("{base}/access-tokens/{}", encode_path(id))`, and its encoder
+/// leaves `.` and `\` alone, which URL parsing reinterprets (`..` climbs a
+/// segment, `\` splits one under http and https).
+///
+/// Only the part after the base depends on the id, and URL parsing treats
+/// that part alike under every http(s) base (a property test holds this
+/// against the generated code's own URL for several endpoints). So the
+/// verdict is taken once per id, in [`AccessTokenId::new`], against a fixed
+/// base, and the id part is parsed relative to the base, without parsing
+/// the host again: a full parse costs three times as much.
 pub(crate) fn revoke_url(base: &Url, id: &str) -> Result<Url, IdRejection> {
-    let base_str = base.as_str().trim_end_matches('/');
-    let raw = format!(
-        "{base_str}/access-tokens/{}",
-        progenitor_client::encode_path(id)
-    );
-    let url = Url::parse(&raw).map_err(|_| IdRejection::NotOnePathSegment)?;
-    let expected_prefix: Vec<&str> = base
-        .path_segments()
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .chain(["access-tokens"])
-        .collect();
-    let segments: Vec<&str> = url.path_segments().into_iter().flatten().collect();
-    let one_segment = segments.len() == expected_prefix.len() + 1
-        && segments[..expected_prefix.len()] == expected_prefix[..]
-        && url.query().is_none()
+    let owned;
+    let dir = if base.path().ends_with('/') {
+        base
+    } else {
+        let mut with_slash = base.clone();
+        with_slash.set_path(&format!("{}/", base.path()));
+        owned = with_slash;
+        &owned
+    };
+    let relative = format!("access-tokens/{}", progenitor_client::encode_path(id));
+    let url = dir
+        .join(&relative)
+        .map_err(|_| IdRejection::NotOnePathSegment)?;
+    let one_segment = url.query().is_none()
         && url.fragment().is_none()
-        && url.host_str() == base.host_str()
-        && url.port_or_known_default() == base.port_or_known_default()
-        && segments.last().is_some_and(|last| {
-            percent_encoding::percent_decode_str(last)
-                .decode_utf8()
-                .ok()
-                .as_deref()
-                == Some(id)
-        });
+        && url
+            .path()
+            .strip_prefix(dir.path())
+            .and_then(|rest| rest.strip_prefix("access-tokens/"))
+            .is_some_and(|segment| {
+                !segment.contains('/')
+                    && percent_encoding::percent_decode_str(segment)
+                        .decode_utf8()
+                        .is_ok_and(|decoded| decoded == id)
+            });
     if one_segment {
         Ok(url)
     } else if id == "." || id == ".." {
@@ -293,5 +304,49 @@ mod tests {
             url.as_str(),
             "https://proxy.test:8443/s2/v1/access-tokens/a%2Fb%20c"
         );
+    }
+
+    /// The URL the generated code builds for `id` under `base`.
+    fn generated_url(base: &str, id: &str) -> Option<Url> {
+        Url::parse(&format!(
+            "{base}/access-tokens/{}",
+            progenitor_client::encode_path(id)
+        ))
+        .ok()
+    }
+
+    const BASES: [&str; 5] = [
+        "http://localhost/v1",
+        "https://aws.s2.dev/v1",
+        "http://127.0.0.1:8080/v1",
+        "http://[::1]:9000/s2/v1",
+        "https://proxy.test:8443/a/b%20c/v1",
+    ];
+
+    proptest::proptest! {
+        /// The fast path takes only ids the full guard accepts.
+        #[test]
+        fn plain_ids_pass_the_full_guard(id in "[A-Za-z0-9._~-]{1,96}") {
+            let base = Url::parse("http://localhost/v1/").unwrap();
+            let full = revoke_url(&base, &id);
+            let plain = AccessTokenId::new(id.as_str());
+            proptest::prop_assert_eq!(full.is_ok(), plain.is_ok(), "{:?}", id);
+        }
+
+        /// The guard's verdict does not depend on the endpoint, and the URL
+        /// it checks is the one the generated code requests.
+        #[test]
+        fn verdict_is_the_same_under_every_base(
+            id in "[./\\\\%?#a-c\\t\\n ]{1,6}|\\PC{1,12}"
+        ) {
+            let fixed = revoke_url(&Url::parse("http://localhost/v1/").unwrap(), &id).is_ok();
+            for base in BASES {
+                let guarded = revoke_url(&Url::parse(base).unwrap(), &id);
+                proptest::prop_assert_eq!(guarded.is_ok(), fixed, "{:?} under {}", id, base);
+                if let Ok(url) = guarded {
+                    proptest::prop_assert_eq!(Some(url), generated_url(base, &id));
+                }
+            }
+        }
     }
 }
