@@ -1,15 +1,16 @@
 //! `cargo bench --features cli`: the wrapper against the generated client,
 //! a hand-written reqwest DELETE and S2's official SDK (`s2-sdk`), per call
 //! and in bulk, over HTTP/1.1 and h2c, all against the crate's in-process
-//! local server on the same runtime; how much more the server can answer
-//! than any of them did; the CLI's peak memory streaming ids from stdin;
+//! local server on the same runtime; how busy that server is when alone on
+//! a thread of its own under the fastest peer; the CLI's peak memory streaming ids from stdin;
 //! code generation and no-op rebuild times. Every figure is a ratio against
 //! a baseline measured in the same run; the last lines are `name: value`.
 //!
 //! `S2_BENCH_CALLS` (default 2000), `S2_BENCH_BULK` (10000) and
 //! `S2_BENCH_STDIN_IDS` (1000000) scale the runs; `S2_BENCH_ONLY` (a
 //! comma-separated subset of `per-call,bulk,codegen,rebuild,memory`) picks
-//! sections.
+//! sections. The raw peer sets a 3 s connect and 5 s request timeout, as the
+//! wrapper and s2-sdk do by default; `S2_BENCH_RAW_NO_TIMEOUTS=1` drops them.
 
 // A benchmark: failures are bugs to see, not to handle.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -95,7 +96,9 @@ async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
         .build()
         .unwrap();
     let mut raw = reqwest::Client::builder().pool_max_idle_per_host(256);
-    if std::env::var_os("S2_BENCH_RAW_TIMEOUTS").is_some() {
+    if std::env::var_os("S2_BENCH_RAW_NO_TIMEOUTS").is_none() {
+        // What a hand-written production call sets, and the defaults of the
+        // wrapper and of s2-sdk alike.
         raw = raw
             .timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(3));
@@ -308,32 +311,97 @@ async fn bulk_section(n: usize, results: &mut Results) {
         format!("bulk wrapper ({})/fastest peer", best_wrapper.1),
         best_wrapper.0 / best_peer,
     ));
+}
 
-    // Is the server the limit? Push it harder than any client above did:
-    // raw reqwest over HTTP/1.1 and h2c at once, 4x the concurrency. What it
-    // answers is a floor on its capacity on this machine, shared as above.
-    let fastest = best_peer.max(best_wrapper.0);
-    let started = Instant::now();
-    let (a, b) = tokio::join!(
-        async {
-            let s = setup(Protocol::Http1, n, "cap-1").await;
-            bulk(&s, Variant::Raw, "cap-1", n, CONCURRENCY * 4).await;
-        },
-        async {
-            let s = setup(Protocol::H2c, n, "cap-2").await;
-            bulk(&s, Variant::Raw, "cap-2", n, CONCURRENCY * 4).await;
-        }
-    );
-    let ((), ()) = (a, b);
-    let capacity = (2 * n) as f64 / started.elapsed().as_secs_f64();
-    println!(
-        "server under more load (HTTP/1.1 + h2c clients at once, concurrency {}): at least {capacity:.0}/s",
-        CONCURRENCY * 4
-    );
-    results.push((
-        "server headroom over fastest bulk".to_owned(),
-        capacity / fastest,
-    ));
+/// CPU time (ns) a thread of this process has run, from the scheduler.
+fn thread_cpu_ns(tid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).unwrap();
+    stat.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Is the server the limit? The same local server, alone on a thread of its
+/// own (its own current-thread runtime), answers the fastest peer's bulk
+/// run; the share of the run's wall time that thread spent on a CPU says
+/// how busy it was. Well under 1, it waited for requests: the clients set
+/// the pace.
+fn server_busy_section(n: usize, results: &mut Results) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let server = LocalServer::builder()
+                .access_token(TOKEN)
+                .issue_all((0..2 * n).map(|i| format!("busy-{i}")))
+                .start()
+                .await
+                .unwrap();
+            let tid = std::fs::read_link("/proc/thread-self").unwrap();
+            let tid = tid.file_name().unwrap().to_string_lossy().into_owned();
+            tx.send((server.endpoint().to_owned(), tid)).unwrap();
+            let _ = stop_rx.await;
+        });
+    });
+    let (endpoint, tid) = rx.recv().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (name, http2, offset) in [("raw over http1", false, 0), ("s2-sdk over h2c", true, n)] {
+        let endpoint = endpoint.clone();
+        let before = thread_cpu_ns(&tid);
+        let started = Instant::now();
+        runtime.block_on(async move {
+            let raw = reqwest::Client::builder().pool_max_idle_per_host(256);
+            let raw = if http2 {
+                raw.http2_prior_knowledge()
+            } else {
+                raw
+            };
+            let raw = raw.build().unwrap();
+            let sdk = s2_sdk::S2::new(
+                s2_sdk::types::S2Config::new(TOKEN)
+                    .with_endpoints(s2_sdk::types::S2Endpoints::for_endpoint(&endpoint).unwrap()),
+            )
+            .unwrap();
+            let done = futures_util::stream::iter(offset..offset + n)
+                .map(|i| {
+                    let (raw, sdk, endpoint) = (&raw, &sdk, &endpoint);
+                    async move {
+                        let id = format!("busy-{i}");
+                        if http2 {
+                            sdk.revoke_access_token(id.parse().unwrap()).await.unwrap();
+                        } else {
+                            let r = raw
+                                .delete(format!("{endpoint}/v1/access-tokens/{id}"))
+                                .bearer_auth(TOKEN)
+                                .send()
+                                .await
+                                .unwrap();
+                            assert_eq!(r.status().as_u16(), 204);
+                        }
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .count()
+                .await;
+            assert_eq!(done, n);
+        });
+        let wall = started.elapsed();
+        let busy = (thread_cpu_ns(&tid) - before) as f64 / wall.as_nanos() as f64;
+        println!(
+            "server alone on a thread, bulk {n} {name}: {:.0}/s, server thread on CPU {:.0}% of the run",
+            n as f64 / wall.as_secs_f64(),
+            busy * 100.0
+        );
+        let key = if http2 { "h2c" } else { "http1" };
+        results.push((format!("server busy share {key}"), busy));
+    }
+    let _ = stop_tx.send(());
+    server_thread.join().unwrap();
 }
 
 /// Peak RSS (KiB) of `s2-revoke --local --from-file -` fed `n` ids.
@@ -488,6 +556,7 @@ fn main() {
             .build()
             .unwrap();
         runtime.block_on(bulk_section(bulk_n, &mut results));
+        server_busy_section(bulk_n, &mut results);
     }
     if run("codegen") {
         codegen_section(&mut results);

@@ -317,6 +317,15 @@ struct AttemptMeta {
     retry_after: Option<Duration>,
 }
 
+impl AttemptMeta {
+    fn status(status: StatusCode) -> Self {
+        Self {
+            status: Some(status),
+            retry_after: None,
+        }
+    }
+}
+
 tokio::task_local! {
     /// What the current attempt's response said before progenitor decoded
     /// it: progenitor drops the status and headers when a body fails to
@@ -334,16 +343,17 @@ impl ClientHooks<()> for generated::Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client.execute(request).await?;
+        let status = response.status();
+        if status.is_success() {
+            let _ = ATTEMPT.try_with(|m| m.set(AttemptMeta::status(status)));
+            return Ok(response);
+        }
         let meta = AttemptMeta {
-            status: Some(response.status()),
+            status: Some(status),
             retry_after: retry_after(response.headers(), SystemTime::now()),
         };
         let _ = ATTEMPT.try_with(|m| m.set(meta));
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            cap_body(response, ERROR_BODY_LIMIT).await
-        }
+        cap_body(response, ERROR_BODY_LIMIT).await
     }
 }
 
