@@ -317,15 +317,6 @@ struct AttemptMeta {
     retry_after: Option<Duration>,
 }
 
-impl AttemptMeta {
-    fn status(status: StatusCode) -> Self {
-        Self {
-            status: Some(status),
-            retry_after: None,
-        }
-    }
-}
-
 tokio::task_local! {
     /// What the current attempt's response said before progenitor decoded
     /// it: progenitor drops the status and headers when a body fails to
@@ -344,16 +335,23 @@ impl ClientHooks<()> for generated::Client {
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client.execute(request).await?;
         let status = response.status();
-        if status.is_success() {
-            let _ = ATTEMPT.try_with(|m| m.set(AttemptMeta::status(status)));
-            return Ok(response);
-        }
-        let meta = AttemptMeta {
-            status: Some(status),
-            retry_after: retry_after(response.headers(), SystemTime::now()),
+        // Retry hints matter only on errors: a success skips the parse.
+        let retry_after = if status.is_success() {
+            None
+        } else {
+            retry_after(response.headers(), SystemTime::now())
         };
-        let _ = ATTEMPT.try_with(|m| m.set(meta));
-        cap_body(response, ERROR_BODY_LIMIT).await
+        let _ = ATTEMPT.try_with(|m| {
+            m.set(AttemptMeta {
+                status: Some(status),
+                retry_after,
+            })
+        });
+        if status.is_success() {
+            Ok(response)
+        } else {
+            cap_body(response, ERROR_BODY_LIMIT).await
+        }
     }
 }
 
