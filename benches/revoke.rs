@@ -77,27 +77,20 @@ impl Protocol {
     }
 }
 
-/// One fresh server with `ids` issued and the client under test. Every
-/// client is built with its defaults (timeouts, retries), as a user would.
-struct Setup {
-    server: LocalServer,
+/// The clients under test, all pointed at one endpoint. Every client is
+/// built with its defaults (timeouts, retries), as a user would.
+struct Peers {
     base: String,
     wrapper: Client,
     raw: reqwest::Client,
     sdk: Option<s2_sdk::S2>,
 }
 
-async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
-    let server = LocalServer::builder()
-        .access_token(TOKEN)
-        .issue_all((0..ids).map(|i| format!("{prefix}-{i}")))
-        .start()
-        .await
-        .unwrap();
+fn peers(endpoint: &str, protocol: Protocol) -> Peers {
     let http2 = protocol == Protocol::H2c;
     let wrapper = Client::builder()
         .access_token(TOKEN)
-        .endpoint(server.endpoint())
+        .endpoint(endpoint)
         .http2_prior_knowledge(http2)
         .build()
         .unwrap();
@@ -113,26 +106,42 @@ async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
         raw = raw.http2_prior_knowledge();
     }
     let sdk = http2.then(|| {
-        let endpoints = s2_sdk::types::S2Endpoints::for_endpoint(server.endpoint()).unwrap();
+        let endpoints = s2_sdk::types::S2Endpoints::for_endpoint(endpoint).unwrap();
         s2_sdk::S2::new(s2_sdk::types::S2Config::new(TOKEN).with_endpoints(endpoints)).unwrap()
     });
-    Setup {
-        base: format!("{}/v1/access-tokens", server.endpoint()),
-        server,
+    Peers {
+        base: format!("{endpoint}/v1/access-tokens"),
         wrapper,
         raw: raw.build().unwrap(),
         sdk,
     }
 }
 
+/// One fresh server with `ids` issued, and the clients.
+struct Setup {
+    server: LocalServer,
+    peers: Peers,
+}
+
+async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
+    let server = LocalServer::builder()
+        .access_token(TOKEN)
+        .issue_all((0..ids).map(|i| format!("{prefix}-{i}")))
+        .start()
+        .await
+        .unwrap();
+    let peers = peers(server.endpoint(), protocol);
+    Setup { server, peers }
+}
+
 /// One revoke of `id` through `variant`; panics unless it answered 204.
-async fn revoke(setup: &Setup, variant: Variant, id: String) {
+async fn revoke(peers: &Peers, variant: Variant, id: String) {
     match variant {
         Variant::Wrapper => {
-            setup.wrapper.revoke_access_token(&id).await.unwrap();
+            peers.wrapper.revoke_access_token(&id).await.unwrap();
         }
         Variant::Generated => {
-            setup
+            peers
                 .wrapper
                 .generated()
                 .revoke_access_token()
@@ -142,13 +151,13 @@ async fn revoke(setup: &Setup, variant: Variant, id: String) {
                 .unwrap();
         }
         Variant::S2Sdk => {
-            let sdk = setup.sdk.as_ref().expect("s2-sdk speaks HTTP/2 only");
+            let sdk = peers.sdk.as_ref().expect("s2-sdk speaks HTTP/2 only");
             sdk.revoke_access_token(id.parse().unwrap()).await.unwrap();
         }
         Variant::Raw => {
-            let response = setup
+            let response = peers
                 .raw
-                .delete(format!("{}/{id}", setup.base))
+                .delete(format!("{}/{id}", peers.base))
                 .bearer_auth(TOKEN)
                 .send()
                 .await
@@ -159,21 +168,21 @@ async fn revoke(setup: &Setup, variant: Variant, id: String) {
 }
 
 /// Seconds per call of `n` sequential revokes of fresh ids.
-async fn per_call(setup: &Setup, variant: Variant, prefix: &str, n: usize) -> f64 {
+async fn per_call(peers: &Peers, variant: Variant, prefix: &str, n: usize) -> f64 {
     let started = Instant::now();
     for i in 0..n {
-        revoke(setup, variant, format!("{prefix}-{i}")).await;
+        revoke(peers, variant, format!("{prefix}-{i}")).await;
     }
     started.elapsed().as_secs_f64() / n as f64
 }
 
 /// Revokes per second of `n` revokes at `concurrency`. The wrapper goes
 /// through its bulk API; the others through `buffer_unordered`.
-async fn bulk(setup: &Setup, variant: Variant, prefix: &str, n: usize, concurrency: usize) -> f64 {
+async fn bulk(peers: &Peers, variant: Variant, prefix: &str, n: usize, concurrency: usize) -> f64 {
     let started = Instant::now();
     let ids = (0..n).map(|i| format!("{prefix}-{i}"));
     let done = if variant == Variant::Wrapper {
-        setup
+        peers
             .wrapper
             .revoke_all(ids, BulkOptions::default().with_concurrency(concurrency))
             .filter(|o| std::future::ready(o.outcome.kind() == "revoked"))
@@ -181,7 +190,7 @@ async fn bulk(setup: &Setup, variant: Variant, prefix: &str, n: usize, concurren
             .await
     } else {
         futures_util::stream::iter(ids)
-            .map(|id| revoke(setup, variant, id))
+            .map(|id| revoke(peers, variant, id))
             .buffer_unordered(concurrency)
             .count()
             .await
@@ -223,9 +232,9 @@ async fn per_call_section(calls: usize, results: &mut Results) {
                 let prefix = format!("{}-{round}", variant.name());
                 let setup = setup(protocol, calls, &prefix).await;
                 // Warm the connection with the first id, then issue it again.
-                per_call(&setup, variant, &prefix, 1).await;
+                per_call(&setup.peers, variant, &prefix, 1).await;
                 setup.server.issue(format!("{prefix}-0"));
-                let t = per_call(&setup, variant, &prefix, calls).await;
+                let t = per_call(&setup.peers, variant, &prefix, calls).await;
                 times.entry(variant).or_default().push(t);
             }
         }
@@ -274,7 +283,7 @@ async fn bulk_section(n: usize, results: &mut Results) {
             for &variant in &variants {
                 let prefix = format!("bulk-{}-{round}", variant.name());
                 let setup = setup(protocol, n, &prefix).await;
-                let rate = bulk(&setup, variant, &prefix, n, CONCURRENCY).await;
+                let rate = bulk(&setup.peers, variant, &prefix, n, CONCURRENCY).await;
                 rates.entry(variant).or_default().push(rate);
             }
         }
@@ -341,7 +350,11 @@ fn server_busy_section(n: usize, results: &mut Results) {
         runtime.block_on(async {
             let server = LocalServer::builder()
                 .access_token(TOKEN)
-                .issue_all((0..2 * n).map(|i| format!("busy-{i}")))
+                .issue_all(
+                    [Protocol::Http1, Protocol::H2c]
+                        .into_iter()
+                        .flat_map(|p| (0..n).map(move |i| format!("busy-{}-{i}", p.name()))),
+                )
                 .start()
                 .await
                 .unwrap();
@@ -356,55 +369,24 @@ fn server_busy_section(n: usize, results: &mut Results) {
         .enable_all()
         .build()
         .unwrap();
-    for (name, http2, offset) in [("raw over http1", false, 0), ("s2-sdk over h2c", true, n)] {
-        let endpoint = endpoint.clone();
+    for (variant, protocol) in [
+        (Variant::Raw, Protocol::Http1),
+        (Variant::S2Sdk, Protocol::H2c),
+    ] {
+        let prefix = format!("busy-{}", protocol.name());
+        // Built outside the measured run (s2-sdk wants a runtime context).
+        let peers = runtime.block_on(async { peers(&endpoint, protocol) });
         let before = thread_cpu_ns(&tid);
         let started = Instant::now();
-        runtime.block_on(async move {
-            let raw = reqwest::Client::builder().pool_max_idle_per_host(256);
-            let raw = if http2 {
-                raw.http2_prior_knowledge()
-            } else {
-                raw
-            };
-            let raw = raw.build().unwrap();
-            let sdk = s2_sdk::S2::new(
-                s2_sdk::types::S2Config::new(TOKEN)
-                    .with_endpoints(s2_sdk::types::S2Endpoints::for_endpoint(&endpoint).unwrap()),
-            )
-            .unwrap();
-            let done = futures_util::stream::iter(offset..offset + n)
-                .map(|i| {
-                    let (raw, sdk, endpoint) = (&raw, &sdk, &endpoint);
-                    async move {
-                        let id = format!("busy-{i}");
-                        if http2 {
-                            sdk.revoke_access_token(id.parse().unwrap()).await.unwrap();
-                        } else {
-                            let r = raw
-                                .delete(format!("{endpoint}/v1/access-tokens/{id}"))
-                                .bearer_auth(TOKEN)
-                                .send()
-                                .await
-                                .unwrap();
-                            assert_eq!(r.status().as_u16(), 204);
-                        }
-                    }
-                })
-                .buffer_unordered(CONCURRENCY)
-                .count()
-                .await;
-            assert_eq!(done, n);
-        });
-        let wall = started.elapsed();
-        let busy = (thread_cpu_ns(&tid) - before) as f64 / wall.as_nanos() as f64;
+        let rate = runtime.block_on(bulk(&peers, variant, &prefix, n, CONCURRENCY));
+        let busy = (thread_cpu_ns(&tid) - before) as f64 / started.elapsed().as_nanos() as f64;
         println!(
-            "server alone on a thread, bulk {n} {name}: {:.0}/s, server thread on CPU {:.0}% of the run",
-            n as f64 / wall.as_secs_f64(),
+            "server alone on a thread, bulk {n} {} over {}: {rate:.0}/s, server thread on CPU {:.0}% of the run",
+            variant.name(),
+            protocol.name(),
             busy * 100.0
         );
-        let key = if http2 { "h2c" } else { "http1" };
-        results.push((format!("server busy share {key}"), busy));
+        results.push((format!("server busy share {}", protocol.name()), busy));
     }
     let _ = stop_tx.send(());
     server_thread.join().unwrap();
