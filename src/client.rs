@@ -39,6 +39,7 @@ struct Inner {
     generated: generated::Client,
     base_url: Url,
     retry: RetryPolicy,
+    request_timeout: Duration,
     operation_timeout: Duration,
 }
 
@@ -47,6 +48,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
             .field("retry", &self.inner.retry)
+            .field("request_timeout", &self.inner.request_timeout)
             .field("operation_timeout", &self.inner.operation_timeout)
             .field("access_token", &"[redacted]")
             .finish_non_exhaustive()
@@ -98,6 +100,7 @@ impl Client {
         base_url: Url,
         http: reqwest::Client,
         retry: RetryPolicy,
+        request_timeout: Duration,
         operation_timeout: Duration,
     ) -> Self {
         let generated = generated::Client::new_with_client(base_url.as_str(), http);
@@ -106,6 +109,7 @@ impl Client {
                 generated,
                 base_url,
                 retry,
+                request_timeout,
                 operation_timeout,
             }),
         }
@@ -190,39 +194,30 @@ impl Client {
         .await
     }
 
+    /// The retry loop, within the call's deadline.
+    ///
+    /// The deadline needs no timer of its own: each attempt's timeout (the
+    /// one reqwest already runs) is cut to the time left, and no wait
+    /// between attempts may run past it.
     async fn revoke_checked(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
-        let timeout = self.inner.operation_timeout;
-        let deadline = Instant::now() + timeout;
-        let mut attempt = 0u32;
-        let attempts = self.revoke_attempts(id, deadline, &mut attempt);
-        match tokio::time::timeout_at(deadline, attempts).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::deadline(timeout, attempt)),
-        }
-    }
-
-    /// The retry loop. `attempt` counts attempts started, for the deadline
-    /// error.
-    async fn revoke_attempts(
-        &self,
-        id: &AccessTokenId,
-        deadline: Instant,
-        attempt: &mut u32,
-    ) -> Result<Revoked, Error> {
         let policy = &self.inner.retry;
+        let deadline = Instant::now() + self.inner.operation_timeout;
         let mut backoffs = policy.backoffs();
         let mut uncertain = false;
+        let mut attempt = 0u32;
         loop {
-            *attempt += 1;
+            attempt += 1;
             let span = tracing::debug_span!(
                 "s2.attempt",
-                attempt = *attempt,
+                attempt,
                 status = tracing::field::Empty,
                 code = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
             let started = Instant::now();
-            let (result, meta) = self.revoke_once(id).instrument(span.clone()).await;
+            let left = deadline.saturating_duration_since(started);
+            let cut = (left < self.inner.request_timeout).then_some(left);
+            let (result, meta) = self.revoke_once(id, cut).instrument(span.clone()).await;
             span.record("latency_ms", started.elapsed().as_millis() as u64);
             if let Some(status) = meta.status {
                 span.record("status", status.as_u16());
@@ -232,9 +227,12 @@ impl Client {
                     return Ok(Revoked {
                         id: id.clone(),
                         status,
-                        attempts: *attempt,
+                        attempts: attempt,
                         confirmation: Confirmation::Revoked,
                     });
+                }
+                Err(error) if error.is_timeout() && Instant::now() >= deadline => {
+                    return Err(Error::deadline(self.inner.operation_timeout, attempt));
                 }
                 Err(error) => error,
             };
@@ -249,7 +247,7 @@ impl Client {
                 return Ok(Revoked {
                     id: id.clone(),
                     status: error.status().unwrap_or(StatusCode::NOT_FOUND),
-                    attempts: *attempt,
+                    attempts: attempt,
                     confirmation: Confirmation::GoneAfterUncertainAttempt,
                 });
             }
@@ -267,24 +265,34 @@ impl Client {
                 return Err(error);
             }
             tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
-            tokio::time::sleep(wait).await;
+            // Boxed: only retries wait, and inline the timer would make every
+            // call's future larger.
+            Box::pin(tokio::time::sleep(wait)).await;
         }
     }
 
     /// One attempt: the generated call, with what the `exec` hook saw.
-    async fn revoke_once(&self, id: &AccessTokenId) -> (Result<StatusCode, Error>, AttemptMeta) {
-        // Boxed: the generated future is large (about 1.7 KB), and the
-        // layers around it (task-local, span, timeout) would each move it.
-        let call = Box::pin(
-            self.inner
-                .generated
-                .revoke_access_token()
-                .id(id.as_generated().clone())
-                .send(),
-        );
+    /// `timeout` replaces the client's per-attempt timeout when set.
+    async fn revoke_once(
+        &self,
+        id: &AccessTokenId,
+        timeout: Option<Duration>,
+    ) -> (Result<StatusCode, Error>, AttemptMeta) {
+        let slot = AttemptMeta {
+            timeout,
+            ..AttemptMeta::default()
+        };
+        // The generated call is built inside the scope, so its large future
+        // (about 1.7 KB) lives in one place and is not moved.
         let (result, meta) = ATTEMPT
-            .scope(Cell::new(AttemptMeta::default()), async {
-                let result = call.await;
+            .scope(Cell::new(slot), async {
+                let result = self
+                    .inner
+                    .generated
+                    .revoke_access_token()
+                    .id(id.as_generated().clone())
+                    .send()
+                    .await;
                 (result, ATTEMPT.with(Cell::get))
             })
             .await;
@@ -296,7 +304,9 @@ impl Client {
             {
                 Ok(response.status())
             }
-            Err(e) => Err(map_error(e, meta.status).await),
+            // Boxed: only errors take this path, and inline it would make
+            // every call's future larger.
+            Err(e) => Err(Box::pin(map_error(e, meta.status)).await),
         };
         (result, meta)
     }
@@ -310,9 +320,13 @@ fn outcome_unknown(error: &Error) -> bool {
             .is_some_and(|s| matches!(s.as_u16(), 408 | 500 | 504))
 }
 
-/// What the `exec` hook records about the response to one attempt.
+/// What the wrapper asks of one attempt, and what the `exec` hook records
+/// of its response.
 #[derive(Clone, Copy, Debug, Default)]
 struct AttemptMeta {
+    /// The attempt's timeout, when the call's deadline leaves less than the
+    /// client's.
+    timeout: Option<Duration>,
     status: Option<StatusCode>,
     retry_after: Option<Duration>,
 }
@@ -324,15 +338,28 @@ tokio::task_local! {
     static ATTEMPT: Cell<AttemptMeta>;
 }
 
+/// The header progenitor adds to every request, set to the spec's
+/// `info.version`. S2 defines no such header and ignores it, so the hooks
+/// drop it: requests carry what S2's API defines, and each request is
+/// cheaper to send and to parse.
+const API_VERSION: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("api-version");
+
 /// Hooks on every generated call (the wrapper's and the ones made through
-/// [`Client::generated`]): error bodies are read with a cap, and the status
-/// and retry hints are recorded for the wrapper.
+/// [`Client::generated`]): progenitor's `api-version` header is dropped, the
+/// wrapper's per-attempt timeout applied, error bodies read with a cap, and
+/// the status and retry hints recorded for the wrapper.
 impl ClientHooks<()> for generated::Client {
     async fn exec(
         &self,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        request.headers_mut().remove(&API_VERSION);
+        let asked = ATTEMPT.try_with(Cell::get).unwrap_or_default();
+        if asked.timeout.is_some() {
+            *request.timeout_mut() = asked.timeout;
+        }
         let response = self.client.execute(request).await?;
         let status = response.status();
         // Retry hints matter only on errors: a success skips the parse.
@@ -345,12 +372,14 @@ impl ClientHooks<()> for generated::Client {
             m.set(AttemptMeta {
                 status: Some(status),
                 retry_after,
+                ..asked
             })
         });
         if status.is_success() {
             Ok(response)
         } else {
-            cap_body(response, ERROR_BODY_LIMIT).await
+            // Boxed for the same reason as `map_error`: errors only.
+            Box::pin(cap_body(response, ERROR_BODY_LIMIT)).await
         }
     }
 }

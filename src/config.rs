@@ -224,6 +224,7 @@ impl ClientBuilder {
             base_url,
             http,
             self.retry.clone(),
+            self.request_timeout,
             self.operation_timeout,
         ))
     }

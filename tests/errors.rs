@@ -197,7 +197,7 @@ async fn a_silent_server_times_out() {
 }
 
 #[tokio::test]
-async fn requests_carry_auth_and_api_version() {
+async fn requests_carry_what_s2_defines_and_no_more() {
     let (result, server) = revoke_against(Reply::status(204)).await;
     result.unwrap();
     let [request] = server.requests().try_into().unwrap();
@@ -207,10 +207,17 @@ async fn requests_carry_auth_and_api_version() {
         request.headers["authorization"],
         format!("Bearer {}", support::TOKEN)
     );
+    assert_eq!(request.headers["accept"], "application/json");
     assert_eq!(
-        request.headers["api-version"],
-        s2_openapi::spec::SPEC_VERSION
+        request.headers["user-agent"],
+        concat!("s2-openapi/", env!("CARGO_PKG_VERSION"))
     );
+    // progenitor adds `api-version`; S2 defines no such header.
+    assert!(!request.headers.contains_key("api-version"));
+    // Nothing else goes out but what the transport itself adds.
+    let mut names: Vec<&str> = request.headers.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["accept", "authorization", "host", "user-agent"]);
     // The token travels in the Authorization header and nowhere else.
     for (name, value) in &request.headers {
         if name != "authorization" {
