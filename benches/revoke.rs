@@ -94,7 +94,11 @@ fn peers(endpoint: &str, protocol: Protocol) -> Peers {
         .http2_prior_knowledge(http2)
         .build()
         .unwrap();
-    let mut raw = reqwest::Client::builder().pool_max_idle_per_host(256);
+    // The same request the wrapper puts on the wire (Authorization, Accept,
+    // User-Agent), so the ratios measure client work, not header count.
+    let mut raw = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .user_agent(concat!("s2-openapi/", env!("CARGO_PKG_VERSION")));
     if std::env::var_os("S2_BENCH_RAW_NO_TIMEOUTS").is_none() {
         // What a hand-written production call sets, and the defaults of the
         // wrapper and of s2-sdk alike.
@@ -159,6 +163,7 @@ async fn revoke(peers: &Peers, variant: Variant, id: String) {
                 .raw
                 .delete(format!("{}/{id}", peers.base))
                 .bearer_auth(TOKEN)
+                .header(reqwest::header::ACCEPT, "application/json")
                 .send()
                 .await
                 .unwrap();

@@ -160,38 +160,38 @@ impl Client {
             status = tracing::field::Empty,
             code = tracing::field::Empty,
         );
-        async {
-            let started = Instant::now();
-            let result = self.revoke_checked(id).await;
-            let span = tracing::Span::current();
-            match &result {
-                Ok(revoked) => {
-                    span.record("status", revoked.status.as_u16());
-                    span.record("attempts", revoked.attempts);
-                    tracing::debug!(
-                        latency_ms = started.elapsed().as_millis() as u64,
-                        confirmation = ?revoked.confirmation,
-                        "revoked"
-                    );
-                }
-                Err(e) => {
-                    if let Some(status) = e.status() {
-                        span.record("status", status.as_u16());
-                    }
-                    if let Some(code) = e.code() {
-                        span.record("code", code.as_str());
-                    }
-                    tracing::debug!(
-                        latency_ms = started.elapsed().as_millis() as u64,
-                        error = %e,
-                        "revoke failed"
-                    );
-                }
+        let started = Instant::now();
+        let result = self
+            .revoke_checked(id, started)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(revoked) => {
+                span.record("status", revoked.status.as_u16());
+                span.record("attempts", revoked.attempts);
+                tracing::debug!(
+                    parent: &span,
+                    latency_ms = started.elapsed().as_millis() as u64,
+                    confirmation = ?revoked.confirmation,
+                    "revoked"
+                );
             }
-            result
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    span.record("status", status.as_u16());
+                }
+                if let Some(code) = e.code() {
+                    span.record("code", code.as_str());
+                }
+                tracing::debug!(
+                    parent: &span,
+                    latency_ms = started.elapsed().as_millis() as u64,
+                    error = %e,
+                    "revoke failed"
+                );
+            }
         }
-        .instrument(span)
-        .await
+        result
     }
 
     /// The retry loop, within the call's deadline.
@@ -199,9 +199,9 @@ impl Client {
     /// The deadline needs no timer of its own: each attempt's timeout (the
     /// one reqwest already runs) is cut to the time left, and no wait
     /// between attempts may run past it.
-    async fn revoke_checked(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
+    async fn revoke_checked(&self, id: &AccessTokenId, started: Instant) -> Result<Revoked, Error> {
         let policy = &self.inner.retry;
-        let deadline = Instant::now() + self.inner.operation_timeout;
+        let deadline = started + self.inner.operation_timeout;
         let mut backoffs = policy.backoffs();
         let mut uncertain = false;
         let mut attempt = 0u32;
@@ -214,11 +214,19 @@ impl Client {
                 code = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
-            let started = Instant::now();
-            let left = deadline.saturating_duration_since(started);
+            // The call's start is the first attempt's.
+            let attempt_started = if attempt == 1 {
+                started
+            } else {
+                Instant::now()
+            };
+            let left = deadline.saturating_duration_since(attempt_started);
             let cut = (left < self.inner.request_timeout).then_some(left);
             let (result, meta) = self.revoke_once(id, cut).instrument(span.clone()).await;
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            if !span.is_disabled() {
+                let latency = attempt_started.elapsed();
+                span.record("latency_ms", latency.as_millis() as u64);
+            }
             if let Some(status) = meta.status {
                 span.record("status", status.as_u16());
             }

@@ -96,6 +96,8 @@ fn calls_and_attempts_are_traced_without_the_token() {
         "status=204",
         "latency_ms=",
         "retrying",
+        // The call's outcome is an event in the call's span.
+        "status=204 attempts=2}: s2_openapi::client: revoked latency_ms=",
     ] {
         assert!(
             log.contains(needle),
