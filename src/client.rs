@@ -161,10 +161,12 @@ impl Client {
             code = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self
-            .revoke_checked(id, started)
-            .instrument(span.clone())
-            .await;
+        let call = self.revoke_checked(id, started);
+        let result = if span.is_disabled() {
+            call.await
+        } else {
+            call.instrument(span.clone()).await
+        };
         match &result {
             Ok(revoked) => {
                 span.record("status", revoked.status.as_u16());
@@ -222,7 +224,12 @@ impl Client {
             };
             let left = deadline.saturating_duration_since(attempt_started);
             let cut = (left < self.inner.request_timeout).then_some(left);
-            let (result, meta) = self.revoke_once(id, cut).instrument(span.clone()).await;
+            let once = self.revoke_once(id, cut);
+            let (result, meta) = if span.is_disabled() {
+                once.await
+            } else {
+                once.instrument(span.clone()).await
+            };
             if !span.is_disabled() {
                 let latency = attempt_started.elapsed();
                 span.record("latency_ms", latency.as_millis() as u64);
