@@ -1,11 +1,12 @@
 //! Revoking many tokens at once: bounded concurrency, one outcome per input
 //! id as results arrive, bounded memory, duplicates revoked once.
 
-use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 use futures_util::stream::{self, Stream, StreamExt};
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, Revoked};
@@ -159,13 +160,16 @@ impl Client {
                     }
                 }
             };
-            let stop = stop.clone();
+            // `buffer_unordered` pulls an id only when a slot is free and polls
+            // its future at once, so the check above is made when the request
+            // would start.
             async move {
                 let outcome = match step {
                     Step::Done(outcome) => outcome,
-                    // Stopped while waiting for a slot: do not start it.
-                    Step::Send(_) if stop.is_cancelled() => Outcome::NotAttempted,
-                    Step::Send(valid) => match client.revoke_id(&valid).await {
+                    // Boxed: the call's future is large (about 2.3 KB), and unboxed
+                    // it would be copied at each layer between this closure
+                    // and the task that `buffer_unordered` allocates for it.
+                    Step::Send(valid) => match Box::pin(client.revoke_id(&valid)).await {
                         Ok(revoked) => Outcome::Revoked(revoked),
                         Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
                             Outcome::AlreadyGone(e)
@@ -208,7 +212,9 @@ enum Step {
 /// own, so growing costs at most 1/256 of the set in extra memory.
 struct SeenIds {
     hasher: RandomState,
-    shards: Vec<HashSet<u128>>,
+    /// Keyed by the fingerprint's low half: it is already a keyed hash, so
+    /// it is not hashed again.
+    shards: Vec<HashTable<u128>>,
 }
 
 impl SeenIds {
@@ -228,15 +234,22 @@ impl SeenIds {
         let fingerprint = (u128::from(a) << 64) | u128::from(b);
         if self.shards.is_empty() {
             // Allocated on first use: a run of refused ids costs nothing.
-            self.shards = (0..Self::SHARDS).map(|_| HashSet::new()).collect();
+            self.shards = (0..Self::SHARDS).map(|_| HashTable::new()).collect();
         }
         let shard = usize::from((a >> 56) as u8);
-        self.shards[shard].insert(fingerprint)
+        let low = |fp: &u128| *fp as u64;
+        match self.shards[shard].entry(b, |fp| *fp == fingerprint, low) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                slot.insert(fingerprint);
+                true
+            }
+        }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(HashSet::len).sum()
+        self.shards.iter().map(HashTable::len).sum()
     }
 }
 
