@@ -274,6 +274,12 @@ async fn per_call_section(calls: usize, results: &mut Results) {
             "overhead wrapper/s2-sdk h2c".to_owned(),
             wrapper_per_protocol["h2c"] / sdk,
         ));
+        // s2-sdk speaks HTTP/2 only; the wrapper's default for an http://
+        // endpoint is HTTP/1.1.
+        results.push((
+            "overhead wrapper (http1)/s2-sdk".to_owned(),
+            wrapper_per_protocol["http1"] / sdk,
+        ));
     }
 }
 
