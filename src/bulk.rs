@@ -1,12 +1,25 @@
 //! Revoking many tokens at once: bounded concurrency, one outcome per input
 //! id as results arrive, bounded memory, duplicates revoked once.
+//!
+//! The caller's stream (a [`BulkRun`]) reads the input, settles what needs
+//! no request (refused ids, duplicates, ids after a stop) and hands the rest
+//! to lanes: tasks of their own, each with a connection pool of its own,
+//! that send the requests. Lanes let the client's work use every core of a
+//! multi-thread runtime and, over HTTP/2, spread streams over several
+//! connections. Without a runtime to spawn on, the one lane runs inside the
+//! caller's stream.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
+use std::future::Future;
 use std::hash::BuildHasher;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures_util::stream::{self, Stream, StreamExt};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, Revoked};
@@ -16,15 +29,25 @@ use crate::id::{AccessTokenId, InvalidId};
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
 
+/// At most this many lanes are chosen automatically.
+const MAX_AUTO_LANES: usize = 8;
+
 /// How a bulk revocation runs.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BulkOptions {
-    /// Revocations in flight at most (at least 1).
+    /// Revocations in flight at most (at least 1), over all lanes.
     pub concurrency: usize,
     /// Once cancelled, no new request starts; ids not yet started come out
     /// as [`Outcome::NotAttempted`] and requests in flight finish.
     pub stop: CancellationToken,
+    /// How many lanes send the requests: tasks of their own, each with a
+    /// connection pool of its own (over HTTP/2, a connection of its own),
+    /// sharing [`concurrency`](Self::concurrency). `None` (the default)
+    /// takes one per worker thread of the tokio runtime the run is polled
+    /// on (at most 8, at most `concurrency`): one on a current-thread
+    /// runtime. Outside a tokio runtime there is always one lane.
+    pub lanes: Option<usize>,
 }
 
 impl Default for BulkOptions {
@@ -32,6 +55,7 @@ impl Default for BulkOptions {
         Self {
             concurrency: DEFAULT_BULK_CONCURRENCY,
             stop: CancellationToken::new(),
+            lanes: None,
         }
     }
 }
@@ -48,6 +72,13 @@ impl BulkOptions {
     #[must_use]
     pub fn with_stop(mut self, stop: CancellationToken) -> Self {
         self.stop = stop;
+        self
+    }
+
+    /// Sets the number of lanes (at least 1, at most the concurrency).
+    #[must_use]
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = Some(lanes.max(1));
         self
     }
 }
@@ -117,8 +148,10 @@ impl Client {
     /// Input is pulled only as fast as requests complete, so memory stays
     /// bounded whatever the input size, apart from 20 to 40 bytes per
     /// distinct id to recognise duplicates (a 128-bit fingerprint in a hash
-    /// table: about 35 MiB for a million ids). Dropping the stream
-    /// cancels the requests in flight and starts no new ones.
+    /// table: about 35 MiB for a million ids). Requests are sent by
+    /// [`lanes`](BulkOptions::lanes), spawned on the tokio runtime the
+    /// stream is first polled on. Dropping the stream cancels the requests
+    /// in flight and starts no new ones.
     ///
     /// ```no_run
     /// # async fn f(client: s2_openapi::Client) {
@@ -141,46 +174,7 @@ impl Client {
     where
         S: Stream<Item = (T, String)>,
     {
-        let client = self.clone();
-        let mut seen = SeenIds::new();
-        let stop = options.stop;
-        ids.map(move |(tag, id)| {
-            let client = client.clone();
-            let step = if stop.is_cancelled() {
-                Step::Done(Outcome::NotAttempted)
-            } else {
-                match AccessTokenId::new(id.as_str()) {
-                    Err(invalid) => Step::Done(Outcome::Refused(invalid)),
-                    Ok(valid) => {
-                        if seen.insert(&id) {
-                            Step::Send(valid)
-                        } else {
-                            Step::Done(Outcome::Duplicate)
-                        }
-                    }
-                }
-            };
-            // `buffer_unordered` pulls an id only when a slot is free and polls
-            // its future at once, so the check above is made when the request
-            // would start.
-            async move {
-                let outcome = match step {
-                    Step::Done(outcome) => outcome,
-                    // Boxed: the call's future is large (about 2.3 KB), and unboxed
-                    // it would be copied at each layer between this closure
-                    // and the task that `buffer_unordered` allocates for it.
-                    Step::Send(valid) => match Box::pin(client.revoke_id(&valid)).await {
-                        Ok(revoked) => Outcome::Revoked(revoked),
-                        Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
-                            Outcome::AlreadyGone(e)
-                        }
-                        Err(e) => Outcome::Failed(e),
-                    },
-                };
-                BulkOutcome { tag, id, outcome }
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1))
+        BulkRun::new(self.clone(), Box::pin(ids), options)
     }
 
     /// [`revoke_many`](Self::revoke_many) over plain ids, tagged with their
@@ -197,9 +191,311 @@ impl Client {
     }
 }
 
-enum Step {
-    Done(Outcome),
-    Send(AccessTokenId),
+/// An id handed to a lane: its slot in the run, and the id.
+type Job = (usize, AccessTokenId);
+
+/// What a lane reports.
+enum Report {
+    /// The request for the id in this slot is over.
+    Done(usize, Outcome),
+    /// The lane has ended: normally once the run has no more input, or
+    /// because its task was torn down (a runtime shutting down).
+    LaneEnded(usize),
+}
+
+/// Sends the requests of the jobs it is handed, all at once (the run
+/// bounds how many it hands out), and reports each outcome.
+async fn lane(
+    index: usize,
+    client: Client,
+    jobs: mpsc::UnboundedReceiver<Job>,
+    reports: mpsc::UnboundedSender<Report>,
+    stop: CancellationToken,
+) {
+    // Reports the lane's end however it ends, unwinding and cancellation
+    // included, so the run never waits for an outcome nobody will send.
+    struct Ended(usize, mpsc::UnboundedSender<Report>);
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            let _ = self.1.send(Report::LaneEnded(self.0));
+        }
+    }
+    let _ended = Ended(index, reports.clone());
+    let jobs = stream::unfold(jobs, |mut jobs| async move {
+        jobs.recv().await.map(|job| (job, jobs))
+    });
+    jobs.map(|(slot, id)| {
+        let (client, stop) = (&client, &stop);
+        // A job is polled as soon as it is taken, so the stop is checked
+        // when the request would start.
+        async move {
+            if stop.is_cancelled() {
+                return (slot, Outcome::NotAttempted);
+            }
+            // Boxed: the call's future is large (about 2.3 KB), and unboxed
+            // it would be copied at each layer up to the lane's task.
+            let outcome = match Box::pin(client.revoke_id(&id)).await {
+                Ok(revoked) => Outcome::Revoked(revoked),
+                Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
+                    Outcome::AlreadyGone(e)
+                }
+                Err(e) => Outcome::Failed(e),
+            };
+            (slot, outcome)
+        }
+    })
+    .buffer_unordered(usize::MAX)
+    .for_each(|(slot, outcome)| {
+        let _ = reports.send(Report::Done(slot, outcome));
+        std::future::ready(())
+    })
+    .await;
+}
+
+type LaneFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Aborts a spawned lane when the run is dropped: its requests in flight
+/// are cancelled with it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// An input id being revoked: its tag, the id as given, and its lane.
+struct Pending<T> {
+    tag: T,
+    id: String,
+    lane: usize,
+}
+
+/// The stream [`Client::revoke_many`] returns.
+struct BulkRun<T, S> {
+    /// Taken by the first poll, which starts the lanes.
+    client: Option<Client>,
+    lanes_asked: Option<usize>,
+    /// `None` once the input has ended.
+    input: Option<Pin<Box<S>>>,
+    concurrency: usize,
+    stop: CancellationToken,
+    seen: SeenIds,
+    /// One per lane while input may come; dropped when it ends, so the
+    /// lanes end once their requests are over.
+    senders: Vec<mpsc::UnboundedSender<Job>>,
+    /// Requests in flight per lane.
+    loads: Vec<usize>,
+    reports: mpsc::UnboundedReceiver<Report>,
+    /// Kept until the lanes start.
+    report_sender: Option<mpsc::UnboundedSender<Report>>,
+    /// Lanes spawned on the runtime.
+    spawned: Vec<AbortOnDrop>,
+    /// Lanes polled by this stream itself (no runtime to spawn on).
+    inline: Vec<LaneFuture>,
+    /// Requests in flight, by slot; `free` lists the empty slots.
+    pending: Vec<Option<Pending<T>>>,
+    free: Vec<usize>,
+    in_flight: usize,
+    /// Outcomes settled without a request, or for a lane that was torn
+    /// down, waiting to be yielded.
+    ready: VecDeque<BulkOutcome<T>>,
+}
+
+// Every field is `Unpin` (the input and the inline lanes are boxed).
+impl<T, S> Unpin for BulkRun<T, S> {}
+
+impl<T, S> BulkRun<T, S>
+where
+    S: Stream<Item = (T, String)>,
+{
+    fn new(client: Client, input: Pin<Box<S>>, options: BulkOptions) -> Self {
+        let (report_sender, reports) = mpsc::unbounded_channel();
+        Self {
+            client: Some(client),
+            lanes_asked: options.lanes,
+            input: Some(input),
+            concurrency: options.concurrency.max(1),
+            stop: options.stop,
+            seen: SeenIds::new(),
+            senders: Vec::new(),
+            loads: Vec::new(),
+            reports,
+            report_sender: Some(report_sender),
+            spawned: Vec::new(),
+            inline: Vec::new(),
+            pending: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            ready: VecDeque::new(),
+        }
+    }
+
+    /// Starts the lanes: spawned on the current tokio runtime, or one lane
+    /// inline without one.
+    fn start(&mut self, client: Client) {
+        let Some(report_sender) = self.report_sender.take() else {
+            return;
+        };
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let lanes = match (&runtime, self.lanes_asked) {
+            (None, _) => 1,
+            (Some(_), Some(asked)) => asked,
+            (Some(runtime), None) => match runtime.runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::CurrentThread => 1,
+                _ => runtime.metrics().num_workers().min(MAX_AUTO_LANES),
+            },
+        }
+        .clamp(1, self.concurrency);
+        for (index, client) in client.pools(lanes).into_iter().enumerate() {
+            let (sender, jobs) = mpsc::unbounded_channel();
+            let lane = Box::pin(lane(
+                index,
+                client,
+                jobs,
+                report_sender.clone(),
+                self.stop.clone(),
+            ));
+            match &runtime {
+                Some(runtime) => self.spawned.push(AbortOnDrop(runtime.spawn(lane))),
+                None => self.inline.push(lane),
+            }
+            self.senders.push(sender);
+            self.loads.push(0);
+        }
+    }
+
+    /// Settles what needs no request, or hands the id to the least busy
+    /// lane. `None` when it went to a lane.
+    fn admit(&mut self, tag: T, id: String) -> Option<BulkOutcome<T>> {
+        let outcome = if self.stop.is_cancelled() {
+            Outcome::NotAttempted
+        } else {
+            match AccessTokenId::new(id.as_str()) {
+                Err(invalid) => Outcome::Refused(invalid),
+                Ok(_) if !self.seen.insert(&id) => Outcome::Duplicate,
+                Ok(valid) => {
+                    let lane = (0..self.loads.len())
+                        .min_by_key(|&l| self.loads[l])
+                        .unwrap_or(0);
+                    let slot = match self.free.pop() {
+                        Some(slot) => slot,
+                        None => {
+                            self.pending.push(None);
+                            self.pending.len() - 1
+                        }
+                    };
+                    match self.senders.get(lane).map(|s| s.send((slot, valid))) {
+                        Some(Ok(())) => {
+                            self.pending[slot] = Some(Pending { tag, id, lane });
+                            self.loads[lane] += 1;
+                            self.in_flight += 1;
+                            return None;
+                        }
+                        // The lane is gone (its task was torn down): nothing
+                        // was sent.
+                        _ => {
+                            self.free.push(slot);
+                            Outcome::NotAttempted
+                        }
+                    }
+                }
+            }
+        };
+        Some(BulkOutcome { tag, id, outcome })
+    }
+
+    /// The outcome of the request in `slot`.
+    fn finish(&mut self, slot: usize, outcome: Outcome) -> Option<BulkOutcome<T>> {
+        let pending = self.pending.get_mut(slot)?.take()?;
+        self.free.push(slot);
+        self.loads[pending.lane] -= 1;
+        self.in_flight -= 1;
+        Some(BulkOutcome {
+            tag: pending.tag,
+            id: pending.id,
+            outcome,
+        })
+    }
+
+    /// A lane ended: any request it still held has no outcome coming, and
+    /// fails (it may or may not have been sent).
+    fn lane_ended(&mut self, lane: usize) {
+        if self.loads.get(lane).is_none_or(|&load| load == 0) {
+            return;
+        }
+        let lost: Vec<usize> = (0..self.pending.len())
+            .filter(|&slot| matches!(&self.pending[slot], Some(p) if p.lane == lane))
+            .collect();
+        for slot in lost {
+            let error = Error::transport(
+                "the task sending this request ended before it answered (the runtime shut down?); \
+                 the request may or may not have been sent",
+            );
+            if let Some(outcome) = self.finish(slot, Outcome::Failed(error)) {
+                self.ready.push_back(outcome);
+            }
+        }
+    }
+}
+
+impl<T, S> Stream for BulkRun<T, S>
+where
+    S: Stream<Item = (T, String)>,
+{
+    type Item = BulkOutcome<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(client) = this.client.take() {
+            this.start(client);
+        }
+        loop {
+            // Inline lanes run here, until they end with the input.
+            this.inline
+                .retain_mut(|lane| lane.as_mut().poll(cx).is_pending());
+            if let Some(outcome) = this.ready.pop_front() {
+                return Poll::Ready(Some(outcome));
+            }
+            match this.reports.poll_recv(cx) {
+                Poll::Ready(Some(Report::Done(slot, outcome))) => {
+                    if let Some(outcome) = this.finish(slot, outcome) {
+                        return Poll::Ready(Some(outcome));
+                    }
+                    continue;
+                }
+                Poll::Ready(Some(Report::LaneEnded(lane))) => {
+                    this.lane_ended(lane);
+                    continue;
+                }
+                // Every lane has ended and reported it.
+                Poll::Ready(None) | Poll::Pending => {}
+            }
+            if this.in_flight < this.concurrency
+                && let Some(input) = &mut this.input
+            {
+                match input.as_mut().poll_next(cx) {
+                    Poll::Ready(Some((tag, id))) => match this.admit(tag, id) {
+                        Some(outcome) => return Poll::Ready(Some(outcome)),
+                        // Handed to a lane: an inline lane takes it on the
+                        // next turn.
+                        None => continue,
+                    },
+                    Poll::Ready(None) => {
+                        this.input = None;
+                        this.senders.clear();
+                        continue;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            return if this.input.is_none() && this.in_flight == 0 {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
+        }
+    }
 }
 
 /// The ids a bulk run has already taken, as 128-bit keyed fingerprints

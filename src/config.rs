@@ -220,12 +220,18 @@ impl ClientBuilder {
             )));
         }
         let http = self.http_client(token)?;
-        Ok(Client::new(
-            base_url,
-            http,
+        let (retry, request_timeout, operation_timeout) = (
             self.retry.clone(),
             self.request_timeout,
             self.operation_timeout,
+        );
+        Ok(Client::new(
+            base_url,
+            http,
+            retry,
+            request_timeout,
+            operation_timeout,
+            self,
         ))
     }
 

@@ -1,12 +1,13 @@
 //! Bulk revocation: exactly one outcome per input id, with faults in the
-//! middle, duplicates and a stop.
+//! middle, duplicates and a stop, in one lane and in several; lanes on
+//! connections of their own.
 
 // Test helpers unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,18 +42,30 @@ async fn scripted() -> (Recorder, Arc<Mutex<HashMap<String, usize>>>) {
 }
 
 fn client(endpoint: &str) -> Client {
+    builder(endpoint).build().unwrap()
+}
+
+fn builder(endpoint: &str) -> s2_openapi::ClientBuilder {
     Client::builder()
         .access_token(support::TOKEN)
         .endpoint(endpoint)
         .retry_policy(
             RetryPolicy::new().with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
         )
-        .build()
-        .unwrap()
 }
 
+/// The default: one lane on a current-thread runtime.
 #[tokio::test]
 async fn every_input_gets_exactly_one_outcome() {
+    exactly_one_outcome_each(BulkOptions::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_input_gets_exactly_one_outcome_over_lanes() {
+    exactly_one_outcome_each(BulkOptions::default().with_lanes(3)).await;
+}
+
+async fn exactly_one_outcome_each(options: BulkOptions) {
     let (server, hits) = scripted().await;
     let mut ids = Vec::new();
     for i in 0..300 {
@@ -66,7 +79,7 @@ async fn every_input_gets_exactly_one_outcome() {
         });
     }
     let outcomes: Vec<_> = client(&server.endpoint)
-        .revoke_all(ids.clone(), BulkOptions::default().with_concurrency(8))
+        .revoke_all(ids.clone(), options.with_concurrency(8))
         .collect()
         .await;
     assert_eq!(outcomes.len(), ids.len());
@@ -130,18 +143,23 @@ async fn every_input_gets_exactly_one_outcome() {
 
 #[tokio::test]
 async fn a_stop_leaves_the_rest_not_attempted() {
+    stop_leaves_the_rest(BulkOptions::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_leaves_the_rest_not_attempted_over_lanes() {
+    stop_leaves_the_rest(BulkOptions::default().with_lanes(2)).await;
+}
+
+async fn stop_leaves_the_rest(options: BulkOptions) {
     let (server, hits) = scripted().await;
     let stop = CancellationToken::new();
     let ids: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
     let client = client(&server.endpoint);
-    let mut stream = std::pin::pin!(
-        client.revoke_all(
-            ids.clone(),
-            BulkOptions::default()
-                .with_concurrency(4)
-                .with_stop(stop.clone()),
-        )
-    );
+    let mut stream = std::pin::pin!(client.revoke_all(
+        ids.clone(),
+        options.with_concurrency(4).with_stop(stop.clone()),
+    ));
     let mut outcomes = Vec::new();
     while let Some(o) = stream.next().await {
         if outcomes.len() == 10 {
@@ -172,12 +190,20 @@ async fn a_stop_leaves_the_rest_not_attempted() {
 
 #[tokio::test]
 async fn dropping_the_stream_stops_new_requests() {
+    dropping_stops(BulkOptions::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_stream_stops_new_requests_over_lanes() {
+    dropping_stops(BulkOptions::default().with_lanes(2)).await;
+}
+
+async fn dropping_stops(options: BulkOptions) {
     let (server, hits) = scripted().await;
     let ids: Vec<String> = (0..100).map(|i| format!("d{i}")).collect();
     let client = client(&server.endpoint);
     {
-        let mut stream =
-            std::pin::pin!(client.revoke_all(ids, BulkOptions::default().with_concurrency(2)));
+        let mut stream = std::pin::pin!(client.revoke_all(ids, options.with_concurrency(2)));
         for _ in 0..5 {
             stream.next().await.unwrap();
         }
@@ -185,4 +211,117 @@ async fn dropping_the_stream_stops_new_requests() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let n = hits.lock().unwrap().len();
     assert!((5..=7).contains(&n), "{n} ids reached the server");
+}
+
+/// Distinct client connections the server saw, and how many requests.
+async fn connections_used(options: BulkOptions) -> (usize, usize) {
+    let server = support::Recorder::always(Reply::status(204)).await;
+    let client = builder(&server.endpoint)
+        .http2_prior_knowledge(true)
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (0..60).map(|i| format!("c{i}")).collect();
+    let outcomes: Vec<_> = client
+        .revoke_all(ids, options.with_concurrency(6))
+        .collect()
+        .await;
+    assert!(outcomes.iter().all(|o| o.outcome.kind() == "revoked"));
+    let requests = server.requests();
+    let peers: HashSet<_> = requests.iter().map(|r| r.peer).collect();
+    (peers.len(), requests.len())
+}
+
+/// Over HTTP/2 a pool holds one connection: each lane brings its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_lane_has_a_connection_of_its_own() {
+    assert_eq!(
+        connections_used(BulkOptions::default().with_lanes(3)).await,
+        (3, 60)
+    );
+    assert_eq!(
+        connections_used(BulkOptions::default().with_lanes(1)).await,
+        (1, 60)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_one_lane_per_worker_thread() {
+    assert_eq!(connections_used(BulkOptions::default()).await, (2, 60));
+}
+
+#[tokio::test]
+async fn by_default_one_lane_on_a_current_thread_runtime() {
+    assert_eq!(connections_used(BulkOptions::default()).await, (1, 60));
+}
+
+/// Lanes run on the runtime that first polled the run. When that runtime
+/// shuts down with requests in flight, those requests fail (they may have
+/// been sent) and the ids after them are not attempted: no id is left
+/// without an outcome, and the stream ends.
+#[test]
+fn a_lane_torn_down_loses_no_outcome() {
+    // A server that takes connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming().flatten().take(16) {
+            held.push(socket);
+        }
+    });
+    let lanes_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = lanes_runtime.block_on(async { client(&endpoint) });
+    let ids: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+    let mut stream = Box::pin(client.revoke_all(
+        ids,
+        BulkOptions::default().with_concurrency(4).with_lanes(2),
+    ));
+    // Starts the lanes there and sends 4 requests that hang.
+    let first = lanes_runtime
+        .block_on(async { tokio::time::timeout(Duration::from_millis(300), stream.next()).await });
+    assert!(first.is_err(), "an outcome came from a silent server");
+    drop(lanes_runtime);
+
+    let outcomes: Vec<_> = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>()).await
+        })
+        .expect("the stream ended");
+    let mut tags: Vec<usize> = outcomes.iter().map(|o| o.tag).collect();
+    tags.sort_unstable();
+    assert_eq!(tags, (0..20).collect::<Vec<_>>());
+    let count = |kind| outcomes.iter().filter(|o| o.outcome.kind() == kind).count();
+    assert_eq!(count("failed"), 4, "{outcomes:?}");
+    assert_eq!(count("not_attempted"), 16, "{outcomes:?}");
+    let failed = outcomes
+        .iter()
+        .find(|o| o.outcome.kind() == "failed")
+        .unwrap();
+    assert!(
+        format!("{:?}", failed.outcome).contains("may or may not have been sent"),
+        "{failed:?}"
+    );
+}
+
+/// Outside a tokio runtime nothing is spawned: the one lane runs inside the
+/// stream, and ids settled without a request come out at once.
+#[test]
+fn outside_a_runtime_the_lane_runs_in_the_stream() {
+    use futures_util::FutureExt;
+    let client = client("http://127.0.0.1:9");
+    let ids = vec!["..".to_owned(), ".".to_owned(), String::new()];
+    let outcomes = client
+        .revoke_all(ids, BulkOptions::default().with_lanes(4))
+        .collect::<Vec<_>>()
+        .now_or_never()
+        .expect("nothing to wait for");
+    let kinds: Vec<_> = outcomes.iter().map(|o| o.outcome.kind()).collect();
+    assert_eq!(kinds, ["refused"; 3]);
 }

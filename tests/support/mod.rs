@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -17,6 +18,8 @@ pub struct Recorded {
     /// The request target as sent: path and query, still percent-encoded.
     pub target: String,
     pub headers: HeaderMap,
+    /// The client's end of the connection it came on.
+    pub peer: SocketAddr,
 }
 
 /// What to answer.
@@ -80,12 +83,15 @@ impl Recorder {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
         });
         Self {
             endpoint: format!("http://{addr}"),
@@ -110,6 +116,7 @@ impl Recorder {
 
 async fn handle(
     axum::extract::State((requests, script)): axum::extract::State<Shared>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -121,6 +128,7 @@ async fn handle(
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default(),
         headers,
+        peer,
     };
     let reply = script(&recorded);
     requests.lock().unwrap().push(recorded);
