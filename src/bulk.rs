@@ -14,9 +14,12 @@ use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::task::AtomicWaker;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use tokio::sync::mpsc;
@@ -31,6 +34,11 @@ pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
 
 /// At most this many lanes are chosen automatically.
 const MAX_AUTO_LANES: usize = 8;
+
+/// Ids handed to the lanes, per request the concurrency allows in flight:
+/// each lane has its next ids at hand (they are checked against the stop
+/// when they start).
+const QUEUED_PER_REQUEST: usize = 2;
 
 /// How a bulk revocation runs.
 #[derive(Clone, Debug)]
@@ -145,13 +153,15 @@ impl Client {
     /// one [`BulkOutcome`] per input item as results arrive (not in input
     /// order).
     ///
-    /// Input is pulled only as fast as requests complete, so memory stays
-    /// bounded whatever the input size, apart from 20 to 40 bytes per
-    /// distinct id to recognise duplicates (a 128-bit fingerprint in a hash
-    /// table: about 35 MiB for a million ids). Requests are sent by
-    /// [`lanes`](BulkOptions::lanes), spawned on the tokio runtime the
-    /// stream is first polled on. Dropping the stream cancels the requests
-    /// in flight and starts no new ones.
+    /// Requests are sent by [`lanes`](BulkOptions::lanes), spawned on the
+    /// tokio runtime the stream is first polled on, which go on while the
+    /// caller handles an outcome. Input is pulled only as fast as outcomes
+    /// are taken: at most twice the concurrency of ids are handed to the
+    /// lanes ahead of the caller, so memory stays bounded whatever the
+    /// input size, apart from 20 to 40 bytes per distinct id to recognise
+    /// duplicates (a 128-bit fingerprint in a hash table: about 35 MiB for
+    /// a million ids). Dropping the stream cancels the requests in flight
+    /// and starts no new ones.
     ///
     /// ```no_run
     /// # async fn f(client: s2_openapi::Client) {
@@ -203,28 +213,80 @@ enum Report {
     LaneEnded(usize),
 }
 
-/// Sends the requests of the jobs it is handed, all at once (the run
-/// bounds how many it hands out), and reports each outcome.
+/// Where lanes leave their reports for the run, and how they wake it.
+///
+/// Waking the run's task costs a thread wake-up (a system call when it
+/// sleeps on another thread, as under `block_on`), so lanes wake it for
+/// every report only while it waits for something other than room to
+/// hand out more ids (`eager`); otherwise once per `batch` reports, when the
+/// lane runs out of work, and when it ends. The ids handed out ahead keep
+/// the lanes busy meanwhile.
+struct Mailbox {
+    reports: Mutex<Vec<Report>>,
+    waker: AtomicWaker,
+    eager: AtomicBool,
+}
+
+impl Mailbox {
+    fn new() -> Self {
+        Self {
+            reports: Mutex::new(Vec::new()),
+            waker: AtomicWaker::new(),
+            eager: AtomicBool::new(true),
+        }
+    }
+
+    fn reports(&self) -> std::sync::MutexGuard<'_, Vec<Report>> {
+        self.reports.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Leaves `report`; wakes the run if `urgent` or it is eager. Whether
+    /// it woke it.
+    fn post(&self, report: Report, urgent: bool) -> bool {
+        self.reports().push(report);
+        // After the push, so a run that has just found the box empty has
+        // already said it is eager (see `BulkRun::poll_next`).
+        let wake = urgent || self.eager.load(Ordering::SeqCst);
+        if wake {
+            self.waker.wake();
+        }
+        wake
+    }
+}
+
+/// Sends the requests of the jobs it is handed, at most `limit` at a time,
+/// and reports each outcome. The run hands out more jobs than that, so a
+/// lane starts its next request as soon as one ends, without waiting for
+/// the run's task to be scheduled.
 async fn lane(
     index: usize,
+    limit: usize,
     client: Client,
     jobs: mpsc::UnboundedReceiver<Job>,
-    reports: mpsc::UnboundedSender<Report>,
+    mailbox: Arc<Mailbox>,
     stop: CancellationToken,
 ) {
     // Reports the lane's end however it ends, unwinding and cancellation
     // included, so the run never waits for an outcome nobody will send.
-    struct Ended(usize, mpsc::UnboundedSender<Report>);
+    struct Ended(usize, Arc<Mailbox>);
     impl Drop for Ended {
         fn drop(&mut self) {
-            let _ = self.1.send(Report::LaneEnded(self.0));
+            self.1.post(Report::LaneEnded(self.0), true);
         }
     }
-    let _ended = Ended(index, reports.clone());
-    let jobs = stream::unfold(jobs, |mut jobs| async move {
-        jobs.recv().await.map(|job| (job, jobs))
-    });
-    jobs.map(|(slot, id)| {
+    let _ended = Ended(index, Arc::clone(&mailbox));
+    let queue = Queue {
+        jobs,
+        mailbox: Arc::clone(&mailbox),
+    };
+    let taken = AtomicUsize::new(0);
+    let (mut finished, mut since_wake) = (0, 0);
+    let batch = (limit / 2).max(1);
+    stream::unfold(queue, |mut queue| async move {
+        queue.jobs.recv().await.map(|job| (job, queue))
+    })
+    .map(|(slot, id)| {
+        taken.fetch_add(1, Ordering::Relaxed);
         let (client, stop) = (&client, &stop);
         // A job is polled as soon as it is taken, so the stop is checked
         // when the request would start.
@@ -244,12 +306,35 @@ async fn lane(
             (slot, outcome)
         }
     })
-    .buffer_unordered(usize::MAX)
+    .buffer_unordered(limit)
     .for_each(|(slot, outcome)| {
-        let _ = reports.send(Report::Done(slot, outcome));
+        finished += 1;
+        since_wake += 1;
+        let idle = finished == taken.load(Ordering::Relaxed);
+        if mailbox.post(Report::Done(slot, outcome), idle || since_wake >= batch) {
+            since_wake = 0;
+        }
         std::future::ready(())
     })
     .await;
+}
+
+/// A lane's ids not yet started. Should the lane be torn down, those still
+/// here never went out: they are reported not attempted (before the lane's
+/// end, which fails the ones it had started).
+struct Queue {
+    jobs: mpsc::UnboundedReceiver<Job>,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        self.jobs.close();
+        while let Ok((slot, _)) = self.jobs.try_recv() {
+            self.mailbox
+                .post(Report::Done(slot, Outcome::NotAttempted), false);
+        }
+    }
 }
 
 type LaneFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -284,19 +369,22 @@ struct BulkRun<T, S> {
     /// One per lane while input may come; dropped when it ends, so the
     /// lanes end once their requests are over.
     senders: Vec<mpsc::UnboundedSender<Job>>,
-    /// Requests in flight per lane.
+    /// Ids handed to each lane and not yet settled.
     loads: Vec<usize>,
-    reports: mpsc::UnboundedReceiver<Report>,
-    /// Kept until the lanes start.
-    report_sender: Option<mpsc::UnboundedSender<Report>>,
+    /// Requests each lane may have in flight.
+    limits: Vec<usize>,
+    mailbox: Arc<Mailbox>,
+    /// Reports taken from the mailbox, to handle in order.
+    inbox: VecDeque<Report>,
     /// Lanes spawned on the runtime.
     spawned: Vec<AbortOnDrop>,
     /// Lanes polled by this stream itself (no runtime to spawn on).
     inline: Vec<LaneFuture>,
-    /// Requests in flight, by slot; `free` lists the empty slots.
+    /// Ids handed to lanes and not yet settled, by slot; `free` lists the
+    /// empty slots.
     pending: Vec<Option<Pending<T>>>,
     free: Vec<usize>,
-    in_flight: usize,
+    handed_out: usize,
     /// Outcomes settled without a request, or for a lane that was torn
     /// down, waiting to be yielded.
     ready: VecDeque<BulkOutcome<T>>,
@@ -310,7 +398,6 @@ where
     S: Stream<Item = (T, String)>,
 {
     fn new(client: Client, input: Pin<Box<S>>, options: BulkOptions) -> Self {
-        let (report_sender, reports) = mpsc::unbounded_channel();
         Self {
             client: Some(client),
             lanes_asked: options.lanes,
@@ -320,13 +407,14 @@ where
             seen: SeenIds::new(),
             senders: Vec::new(),
             loads: Vec::new(),
-            reports,
-            report_sender: Some(report_sender),
+            limits: Vec::new(),
+            mailbox: Arc::new(Mailbox::new()),
+            inbox: VecDeque::new(),
             spawned: Vec::new(),
             inline: Vec::new(),
             pending: Vec::new(),
             free: Vec::new(),
-            in_flight: 0,
+            handed_out: 0,
             ready: VecDeque::new(),
         }
     }
@@ -334,9 +422,6 @@ where
     /// Starts the lanes: spawned on the current tokio runtime, or one lane
     /// inline without one.
     fn start(&mut self, client: Client) {
-        let Some(report_sender) = self.report_sender.take() else {
-            return;
-        };
         let runtime = tokio::runtime::Handle::try_current().ok();
         let lanes = match (&runtime, self.lanes_asked) {
             (None, _) => 1,
@@ -348,12 +433,15 @@ where
         }
         .clamp(1, self.concurrency);
         for (index, client) in client.pools(lanes).into_iter().enumerate() {
+            // The concurrency, shared out.
+            let limit = self.concurrency / lanes + usize::from(index < self.concurrency % lanes);
             let (sender, jobs) = mpsc::unbounded_channel();
             let lane = Box::pin(lane(
                 index,
+                limit,
                 client,
                 jobs,
-                report_sender.clone(),
+                Arc::clone(&self.mailbox),
                 self.stop.clone(),
             ));
             match &runtime {
@@ -362,6 +450,7 @@ where
             }
             self.senders.push(sender);
             self.loads.push(0);
+            self.limits.push(limit);
         }
     }
 
@@ -375,8 +464,9 @@ where
                 Err(invalid) => Outcome::Refused(invalid),
                 Ok(_) if !self.seen.insert(&id) => Outcome::Duplicate,
                 Ok(valid) => {
+                    // The lane with the fewest ids per request it may run.
                     let lane = (0..self.loads.len())
-                        .min_by_key(|&l| self.loads[l])
+                        .min_by_key(|&l| self.loads[l] * 1024 / self.limits[l])
                         .unwrap_or(0);
                     let slot = match self.free.pop() {
                         Some(slot) => slot,
@@ -389,7 +479,7 @@ where
                         Some(Ok(())) => {
                             self.pending[slot] = Some(Pending { tag, id, lane });
                             self.loads[lane] += 1;
-                            self.in_flight += 1;
+                            self.handed_out += 1;
                             return None;
                         }
                         // The lane is gone (its task was torn down): nothing
@@ -410,7 +500,7 @@ where
         let pending = self.pending.get_mut(slot)?.take()?;
         self.free.push(slot);
         self.loads[pending.lane] -= 1;
-        self.in_flight -= 1;
+        self.handed_out -= 1;
         Some(BulkOutcome {
             tag: pending.tag,
             id: pending.id,
@@ -457,23 +547,25 @@ where
             if let Some(outcome) = this.ready.pop_front() {
                 return Poll::Ready(Some(outcome));
             }
-            match this.reports.poll_recv(cx) {
-                Poll::Ready(Some(Report::Done(slot, outcome))) => {
+            if this.inbox.is_empty() {
+                this.mailbox.waker.register(cx.waker());
+                this.inbox.extend(this.mailbox.reports().drain(..));
+            }
+            match this.inbox.pop_front() {
+                Some(Report::Done(slot, outcome)) => {
                     if let Some(outcome) = this.finish(slot, outcome) {
                         return Poll::Ready(Some(outcome));
                     }
                     continue;
                 }
-                Poll::Ready(Some(Report::LaneEnded(lane))) => {
+                Some(Report::LaneEnded(lane)) => {
                     this.lane_ended(lane);
                     continue;
                 }
-                // Every lane has ended and reported it.
-                Poll::Ready(None) | Poll::Pending => {}
+                None => {}
             }
-            if this.in_flight < this.concurrency
-                && let Some(input) = &mut this.input
-            {
+            let room = this.handed_out < QUEUED_PER_REQUEST * this.concurrency;
+            if room && let Some(input) = &mut this.input {
                 match input.as_mut().poll_next(cx) {
                     Poll::Ready(Some((tag, id))) => match this.admit(tag, id) {
                         Some(outcome) => return Poll::Ready(Some(outcome)),
@@ -489,11 +581,18 @@ where
                     Poll::Pending => {}
                 }
             }
-            return if this.input.is_none() && this.in_flight == 0 {
-                Poll::Ready(None)
-            } else {
-                Poll::Pending
-            };
+            if this.input.is_none() && this.handed_out == 0 {
+                return Poll::Ready(None);
+            }
+            // About to sleep: on every report unless only room is awaited.
+            // Said before the box is looked at again, so a report left
+            // after that look sees it (`Mailbox::post`).
+            let only_room = !room && this.input.is_some();
+            this.mailbox.eager.store(!only_room, Ordering::SeqCst);
+            if !this.mailbox.reports().is_empty() {
+                continue;
+            }
+            return Poll::Pending;
         }
     }
 }
