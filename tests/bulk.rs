@@ -335,3 +335,30 @@ fn outside_a_runtime_the_lane_runs_in_the_stream() {
     let kinds: Vec<_> = outcomes.iter().map(|o| o.outcome.kind()).collect();
     assert_eq!(kinds, ["refused"; 3]);
 }
+
+/// An input that comes slowly (a pipe, a queue) gets each outcome as soon as
+/// its request ends: the run is woken for every report while it waits for
+/// input, not only once a batch has gathered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_come_while_the_input_waits() {
+    let (server, _hits) = scripted().await;
+    let client = client(&server.endpoint);
+    let (feed, input) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+    let input = futures_util::stream::unfold(input, |mut input| async move {
+        input.recv().await.map(|item| (item, input))
+    });
+    let mut outcomes = std::pin::pin!(client.revoke_many(
+        input,
+        BulkOptions::default().with_concurrency(64).with_lanes(2),
+    ));
+    for i in 0..20 {
+        feed.send((i, format!("w{i}"))).unwrap();
+        let outcome = tokio::time::timeout(Duration::from_secs(5), outcomes.next())
+            .await
+            .expect("an outcome held back while the input waits")
+            .unwrap();
+        assert_eq!((outcome.tag, outcome.outcome.kind()), (i, "revoked"));
+    }
+    drop(feed);
+    assert!(outcomes.next().await.is_none());
+}
