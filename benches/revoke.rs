@@ -48,6 +48,8 @@ enum Variant {
     Raw,
     Generated,
     Wrapper,
+    /// The bulk API held to one lane (bulk only), to show what lanes bring.
+    WrapperOneLane,
     S2Sdk,
 }
 
@@ -57,6 +59,7 @@ impl Variant {
             Self::Raw => "raw",
             Self::Generated => "generated",
             Self::Wrapper => "wrapper",
+            Self::WrapperOneLane => "wrapper-1-lane",
             Self::S2Sdk => "s2-sdk",
         }
     }
@@ -141,7 +144,7 @@ async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
 /// One revoke of `id` through `variant`; panics unless it answered 204.
 async fn revoke(peers: &Peers, variant: Variant, id: String) {
     match variant {
-        Variant::Wrapper => {
+        Variant::Wrapper | Variant::WrapperOneLane => {
             peers.wrapper.revoke_access_token(&id).await.unwrap();
         }
         Variant::Generated => {
@@ -182,14 +185,21 @@ async fn per_call(peers: &Peers, variant: Variant, prefix: &str, n: usize) -> f6
 }
 
 /// Revokes per second of `n` revokes at `concurrency`. The wrapper goes
-/// through its bulk API; the others through `buffer_unordered`.
+/// through its bulk API (with its default lanes: one per runtime worker
+/// thread); the others through `buffer_unordered`, as a caller would.
 async fn bulk(peers: &Peers, variant: Variant, prefix: &str, n: usize, concurrency: usize) -> f64 {
     let started = Instant::now();
     let ids = (0..n).map(|i| format!("{prefix}-{i}"));
-    let done = if variant == Variant::Wrapper {
+    let options = BulkOptions::default().with_concurrency(concurrency);
+    let lanes = match variant {
+        Variant::Wrapper => Some(options),
+        Variant::WrapperOneLane => Some(options.with_lanes(1)),
+        _ => None,
+    };
+    let done = if let Some(options) = lanes {
         peers
             .wrapper
-            .revoke_all(ids, BulkOptions::default().with_concurrency(concurrency))
+            .revoke_all(ids, options)
             .filter(|o| std::future::ready(o.outcome.kind() == "revoked"))
             .count()
             .await
@@ -209,13 +219,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// The variants measured over `protocol`.
-fn variants(protocol: Protocol, with_generated: bool) -> Vec<Variant> {
+/// The variants measured over `protocol`, per call or in bulk.
+fn variants(protocol: Protocol, per_call: bool) -> Vec<Variant> {
     let mut v = vec![Variant::Raw];
-    if with_generated {
+    if per_call {
         v.push(Variant::Generated);
     }
     v.push(Variant::Wrapper);
+    if !per_call {
+        v.push(Variant::WrapperOneLane);
+    }
     if protocol == Protocol::H2c {
         v.push(Variant::S2Sdk);
     }
@@ -305,7 +318,9 @@ async fn bulk_section(n: usize, results: &mut Results) {
             .map(|v| format!("{} {:.0}/s", v.name(), r[v]))
             .collect();
         println!(
-            "bulk {n} at concurrency {CONCURRENCY} over {proto} (median of {BULK_ROUNDS}): {}",
+            "bulk {n} at concurrency {CONCURRENCY} over {proto} (median of {BULK_ROUNDS}; \
+             wrapper in {} lanes): {}",
+            tokio::runtime::Handle::current().metrics().num_workers(),
             line.join(", ")
         );
         results.push((
@@ -316,14 +331,16 @@ async fn bulk_section(n: usize, results: &mut Results) {
             format!("bulk wrapper {proto} per second"),
             r[&Variant::Wrapper],
         ));
+        results.push((
+            format!("bulk wrapper-1-lane/raw {proto}"),
+            r[&Variant::WrapperOneLane] / r[&Variant::Raw],
+        ));
         for (&v, &rate) in &r {
             rates_by.insert((v, proto), rate);
-            if v == Variant::Wrapper {
-                if rate > best_wrapper.0 {
-                    best_wrapper = (rate, proto);
-                }
-            } else {
-                best_peer = best_peer.max(rate);
+            match v {
+                Variant::Wrapper if rate > best_wrapper.0 => best_wrapper = (rate, proto),
+                Variant::Raw | Variant::S2Sdk => best_peer = best_peer.max(rate),
+                _ => {}
             }
         }
     }
