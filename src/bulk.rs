@@ -32,9 +32,6 @@ use crate::id::{AccessTokenId, InvalidId};
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
 
-/// At most this many lanes are chosen automatically.
-const MAX_AUTO_LANES: usize = 8;
-
 /// Ids handed to the lanes, per request the concurrency allows in flight:
 /// each lane has its next ids at hand (they are checked against the stop
 /// when they start).
@@ -51,11 +48,12 @@ pub struct BulkOptions {
     pub stop: CancellationToken,
     /// How many lanes send the requests: tasks of their own, each with a
     /// connection pool of its own (over HTTP/2, a connection of its own),
-    /// sharing [`concurrency`](Self::concurrency). `None` (the default)
-    /// takes one per worker thread of the tokio runtime the run is polled
-    /// on (at most 8, at most `concurrency`): one on a current-thread
-    /// runtime. Outside a tokio runtime there is always one lane.
-    pub lanes: Option<usize>,
+    /// sharing [`concurrency`](Self::concurrency); at least 1, at most
+    /// `concurrency`. Default 1: with the server on the same two cores, more
+    /// lanes measured no faster (README, Benchmarks); more may pay where the
+    /// client has cores to spare or one HTTP/2 connection is the limit.
+    /// Outside a tokio runtime there is always one lane.
+    pub lanes: usize,
 }
 
 impl Default for BulkOptions {
@@ -63,7 +61,7 @@ impl Default for BulkOptions {
         Self {
             concurrency: DEFAULT_BULK_CONCURRENCY,
             stop: CancellationToken::new(),
-            lanes: None,
+            lanes: 1,
         }
     }
 }
@@ -86,7 +84,7 @@ impl BulkOptions {
     /// Sets the number of lanes (at least 1, at most the concurrency).
     #[must_use]
     pub fn with_lanes(mut self, lanes: usize) -> Self {
-        self.lanes = Some(lanes.max(1));
+        self.lanes = lanes.max(1);
         self
     }
 }
@@ -360,7 +358,7 @@ struct Pending<T> {
 struct BulkRun<T, S> {
     /// Taken by the first poll, which starts the lanes.
     client: Option<Client>,
-    lanes_asked: Option<usize>,
+    lanes_asked: usize,
     /// `None` once the input has ended.
     input: Option<Pin<Box<S>>>,
     concurrency: usize,
@@ -423,15 +421,10 @@ where
     /// inline without one.
     fn start(&mut self, client: Client) {
         let runtime = tokio::runtime::Handle::try_current().ok();
-        let lanes = match (&runtime, self.lanes_asked) {
-            (None, _) => 1,
-            (Some(_), Some(asked)) => asked,
-            (Some(runtime), None) => match runtime.runtime_flavor() {
-                tokio::runtime::RuntimeFlavor::CurrentThread => 1,
-                _ => runtime.metrics().num_workers().min(MAX_AUTO_LANES),
-            },
-        }
-        .clamp(1, self.concurrency);
+        let lanes = match &runtime {
+            Some(_) => self.lanes_asked.clamp(1, self.concurrency),
+            None => 1,
+        };
         for (index, client) in client.pools(lanes).into_iter().enumerate() {
             // The concurrency, shared out.
             let limit = self.concurrency / lanes + usize::from(index < self.concurrency % lanes);

@@ -98,6 +98,14 @@ fn configuration_and_usage_errors_exit_2() {
     let out = s2_revoke(&[], &[]);
     assert_eq!(out.status.code(), Some(2));
 
+    let out = s2_revoke(&["--lanes", "0", "x"], &[("S2_ACCESS_TOKEN", "t")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--lanes"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = s2_revoke(&["--access-token-file", "/nonexistent/token", "x"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/token"));
@@ -248,6 +256,8 @@ fn ctrl_c_stops_sending_and_reports_every_id_not_attempted() {
         endpoint,
         "--concurrency".into(),
         "4".into(),
+        "--lanes".into(),
+        "3".into(),
         "--json".into(),
     ];
     args.extend(ids.iter().cloned());

@@ -43,6 +43,11 @@ struct Args {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
 
+    /// Tasks sending the requests, each on connections of its own, sharing
+    /// the concurrency.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    lanes: u16,
+
     /// Write one JSON object per id (NDJSON) instead of text.
     #[arg(long)]
     json: bool,
@@ -155,6 +160,7 @@ async fn run(args: Args) -> ExitCode {
     let progress = progress_bar(&args);
     let options = BulkOptions::default()
         .with_concurrency(usize::from(args.concurrency))
+        .with_lanes(usize::from(args.lanes))
         .with_stop(stop);
     let mut outcomes = std::pin::pin!(client.revoke_many(input, options));
     let mut counts = Counts::default();
