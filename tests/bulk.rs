@@ -266,15 +266,7 @@ async fn by_default_one_lane() {
 /// without an outcome, and the stream ends.
 #[test]
 fn a_lane_torn_down_loses_no_outcome() {
-    // A server that takes connections and never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for socket in listener.incoming().flatten().take(16) {
-            held.push(socket);
-        }
-    });
+    let endpoint = support::silent_endpoint();
     let lanes_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -3,6 +3,8 @@
 // Test helpers unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -241,15 +243,8 @@ fn ids_from_a_file_and_a_missing_file() {
 
 #[test]
 fn ctrl_c_stops_sending_and_reports_every_id_not_attempted() {
-    // A server that accepts and never answers: every request stays in flight.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for socket in listener.incoming() {
-            held.push(socket);
-        }
-    });
+    // Every request stays in flight.
+    let endpoint = support::silent_endpoint();
     let ids: Vec<String> = (0..50).map(|i| format!("id-{i}")).collect();
     let mut args = vec![
         "--endpoint".to_owned(),

@@ -172,17 +172,7 @@ async fn connection_refused_is_a_connect_error() {
 
 #[tokio::test]
 async fn a_silent_server_times_out() {
-    // Accepts connections and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let _hold = tokio::spawn(async move {
-        let mut open = Vec::new();
-        loop {
-            if let Ok((socket, _)) = listener.accept().await {
-                open.push(socket);
-            }
-        }
-    });
+    let endpoint = support::silent_endpoint();
     let client = s2_openapi::Client::builder()
         .access_token(support::TOKEN)
         .endpoint(&endpoint)

@@ -150,3 +150,17 @@ pub fn client(endpoint: &str) -> s2_openapi::Client {
         .build()
         .unwrap()
 }
+
+/// An endpoint on loopback that takes connections and never answers: every
+/// request sent there stays in flight until the client gives up.
+pub fn silent_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming().flatten() {
+            held.push(socket);
+        }
+    });
+    endpoint
+}
