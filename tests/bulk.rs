@@ -224,17 +224,24 @@ async fn dropping_stops(options: BulkOptions) {
 
 /// Distinct client connections the server saw, and how many requests.
 async fn connections_used(options: BulkOptions) -> (usize, usize) {
+    connections_used_by_runs(&[options]).await
+}
+
+/// The same, over several runs of one client.
+async fn connections_used_by_runs(runs: &[BulkOptions]) -> (usize, usize) {
     let server = support::Recorder::always(Reply::status(204)).await;
     let client = builder(&server.endpoint)
         .http2_prior_knowledge(true)
         .build()
         .unwrap();
-    let ids: Vec<String> = (0..60).map(|i| format!("c{i}")).collect();
-    let outcomes: Vec<_> = client
-        .revoke_all(ids, options.with_concurrency(6))
-        .collect()
-        .await;
-    assert!(outcomes.iter().all(|o| o.outcome.kind() == "revoked"));
+    for options in runs {
+        let ids: Vec<String> = (0..60).map(|i| format!("c{i}")).collect();
+        let outcomes: Vec<_> = client
+            .revoke_all(ids, options.clone().with_concurrency(6))
+            .collect()
+            .await;
+        assert!(outcomes.iter().all(|o| o.outcome.kind() == "revoked"));
+    }
     let requests = server.requests();
     let peers: HashSet<_> = requests.iter().map(|r| r.peer).collect();
     (peers.len(), requests.len())
@@ -250,6 +257,17 @@ async fn each_lane_has_a_connection_of_its_own() {
     assert_eq!(
         connections_used(BulkOptions::default().with_lanes(1)).await,
         (1, 60)
+    );
+}
+
+/// A later run takes the pools of an earlier one, open connections included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lanes_keep_their_connections_between_runs() {
+    let two = BulkOptions::default().with_lanes(2);
+    let three = BulkOptions::default().with_lanes(3);
+    assert_eq!(
+        connections_used_by_runs(&[two.clone(), three, two]).await,
+        (3, 180)
     );
 }
 
