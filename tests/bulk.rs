@@ -296,10 +296,10 @@ fn a_lane_torn_down_loses_no_outcome() {
         ids,
         BulkOptions::default().with_concurrency(4).with_lanes(2),
     ));
-    // Starts the lanes there: 4 requests that hang, and 4 more ids handed
-    // to the lanes ahead.
+    // Starts the lanes there: 4 requests that hang (1 s is well inside
+    // their 5 s attempt timeout), and 4 more ids handed to the lanes ahead.
     let first = lanes_runtime
-        .block_on(async { tokio::time::timeout(Duration::from_millis(300), stream.next()).await });
+        .block_on(async { tokio::time::timeout(Duration::from_secs(1), stream.next()).await });
     assert!(first.is_err(), "an outcome came from a silent server");
     drop(lanes_runtime);
 
