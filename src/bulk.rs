@@ -6,12 +6,10 @@
 //! to lanes: tasks of their own, each with a connection pool of its own,
 //! that send the requests. Lanes let the client's work use every core of a
 //! multi-thread runtime and, over HTTP/2, spread streams over several
-//! connections. Without a runtime to spawn on, the one lane runs inside the
-//! caller's stream.
+//! connections.
 
 use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
-use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,6 +30,9 @@ use crate::id::{AccessTokenId, InvalidId};
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
 
+/// At most this many lanes: each is a task and a connection pool.
+pub const MAX_BULK_LANES: usize = 64;
+
 /// Ids handed to the lanes, per request the concurrency allows in flight:
 /// each lane has its next ids at hand (they are checked against the stop
 /// when they start).
@@ -49,10 +50,9 @@ pub struct BulkOptions {
     /// How many lanes send the requests: tasks of their own, each with a
     /// connection pool of its own (over HTTP/2, a connection of its own),
     /// sharing [`concurrency`](Self::concurrency); at least 1, at most
-    /// `concurrency`. Default 1: with the server on the same two cores, more
+    /// `concurrency` and [`MAX_BULK_LANES`]. Default 1: with the server on the same two cores, more
     /// lanes measured no faster (README, Benchmarks); more may pay where the
     /// client has cores to spare or one HTTP/2 connection is the limit.
-    /// Outside a tokio runtime there is always one lane.
     pub lanes: usize,
 }
 
@@ -81,10 +81,11 @@ impl BulkOptions {
         self
     }
 
-    /// Sets the number of lanes (at least 1, at most the concurrency).
+    /// Sets the number of lanes (at least 1, at most the concurrency and
+    /// [`MAX_BULK_LANES`]).
     #[must_use]
     pub fn with_lanes(mut self, lanes: usize) -> Self {
-        self.lanes = lanes.max(1);
+        self.lanes = lanes.clamp(1, MAX_BULK_LANES);
         self
     }
 }
@@ -95,17 +96,19 @@ impl BulkOptions {
 pub enum Outcome {
     /// Revoked by this run (see [`Revoked::confirmation`]).
     Revoked(Revoked),
-    /// S2 had no such token (`access_token_not_found` on the first
-    /// attempt): it cannot be used, but this run did not revoke it.
+    /// S2 had no such token (`access_token_not_found`, with no earlier
+    /// attempt of the call that may have revoked it): it cannot be used,
+    /// but this run did not revoke it.
     AlreadyGone(Error),
     /// Refused before sending; nothing went out.
     Refused(InvalidId),
     /// The revocation failed.
     Failed(Error),
-    /// The same id appeared earlier in the input; it was revoked (or tried)
-    /// once, under its first occurrence.
+    /// The same id appeared earlier in the input; it is handled once, under
+    /// its first occurrence, whose outcome is the one that counts.
     Duplicate,
-    /// The run was stopped before this id was sent.
+    /// Not sent: the run was stopped first, or the task that was to send it
+    /// ended first (its runtime shut down).
     NotAttempted,
 }
 
@@ -123,8 +126,8 @@ impl Outcome {
         }
     }
 
-    /// Whether the token is unusable as far as this run knows: revoked,
-    /// already gone, or a duplicate of an earlier occurrence.
+    /// Whether this input item calls for nothing more: revoked, already
+    /// gone, or a duplicate (its first occurrence carries the outcome).
     pub fn is_ok(&self) -> bool {
         matches!(
             self,
@@ -151,9 +154,11 @@ impl Client {
     /// one [`BulkOutcome`] per input item as results arrive (not in input
     /// order).
     ///
-    /// Requests are sent by [`lanes`](BulkOptions::lanes), spawned on the
-    /// tokio runtime the stream is first polled on, which go on while the
-    /// caller handles an outcome. Input is pulled only as fast as outcomes
+    /// Requests are sent by [`lanes`](BulkOptions::lanes), tasks spawned on
+    /// the tokio runtime whose context the stream is first polled in (it
+    /// must be running), which go on while the caller handles an outcome.
+    /// Polled outside any tokio runtime, the ids that need a request fail
+    /// with [`Error::InvalidConfig`] and nothing is sent. Input is pulled only as fast as outcomes
     /// are taken: at most twice the concurrency of ids are handed to the
     /// lanes ahead of the caller, so memory stays bounded whatever the
     /// input size, apart from 20 to 40 bytes per distinct id to recognise
@@ -252,90 +257,75 @@ impl Mailbox {
     }
 }
 
-/// Sends the requests of the jobs it is handed, at most `limit` at a time,
+/// Sends the requests of the jobs in its queue, at most `limit` at a time,
 /// and reports each outcome. The run hands out more jobs than that, so a
 /// lane starts its next request as soon as one ends, without waiting for
 /// the run's task to be scheduled.
-async fn lane(
-    index: usize,
-    limit: usize,
-    client: Client,
-    jobs: mpsc::UnboundedReceiver<Job>,
-    mailbox: Arc<Mailbox>,
-    stop: CancellationToken,
-) {
-    // Reports the lane's end however it ends, unwinding and cancellation
-    // included, so the run never waits for an outcome nobody will send.
-    struct Ended(usize, Arc<Mailbox>);
-    impl Drop for Ended {
-        fn drop(&mut self) {
-            self.1.post(Report::LaneEnded(self.0), true);
-        }
-    }
-    let _ended = Ended(index, Arc::clone(&mailbox));
-    let queue = Queue {
-        jobs,
-        mailbox: Arc::clone(&mailbox),
-    };
+///
+/// `end` is made by the run and moved in, so that it reports even if the
+/// lane's task is dropped before it first runs.
+async fn lane(limit: usize, client: Client, mut end: LaneEnd, stop: CancellationToken) {
+    let mailbox = Arc::clone(&end.mailbox);
     let taken = AtomicUsize::new(0);
     let (mut finished, mut since_wake) = (0, 0);
     let batch = (limit / 2).max(1);
-    stream::unfold(queue, |mut queue| async move {
-        queue.jobs.recv().await.map(|job| (job, queue))
-    })
-    .map(|(slot, id)| {
-        taken.fetch_add(1, Ordering::Relaxed);
-        let (client, stop) = (&client, &stop);
-        // A job is polled as soon as it is taken, so the stop is checked
-        // when the request would start.
-        async move {
-            if stop.is_cancelled() {
-                return (slot, Outcome::NotAttempted);
-            }
-            // Boxed: the call's future is large (about 2.3 KB), and unboxed
-            // it would be copied at each layer up to the lane's task.
-            let outcome = match Box::pin(client.revoke_id(&id)).await {
-                Ok(revoked) => Outcome::Revoked(revoked),
-                Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
-                    Outcome::AlreadyGone(e)
+    stream::poll_fn(|cx| end.jobs.poll_recv(cx))
+        .map(|(slot, id)| {
+            taken.fetch_add(1, Ordering::Relaxed);
+            let (client, stop) = (&client, &stop);
+            // A job is polled as soon as it is taken, so the stop is checked
+            // when the request would start.
+            async move {
+                if stop.is_cancelled() {
+                    return (slot, Outcome::NotAttempted);
                 }
-                Err(e) => Outcome::Failed(e),
-            };
-            (slot, outcome)
-        }
-    })
-    .buffer_unordered(limit)
-    .for_each(|(slot, outcome)| {
-        finished += 1;
-        since_wake += 1;
-        let idle = finished == taken.load(Ordering::Relaxed);
-        if mailbox.post(Report::Done(slot, outcome), idle || since_wake >= batch) {
-            since_wake = 0;
-        }
-        std::future::ready(())
-    })
-    .await;
+                // Boxed: the call's future is large (about 2.3 KB), and unboxed
+                // it would be copied at each layer up to the lane's task.
+                let outcome = match Box::pin(client.revoke_id(&id)).await {
+                    Ok(revoked) => Outcome::Revoked(revoked),
+                    Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
+                        Outcome::AlreadyGone(e)
+                    }
+                    Err(e) => Outcome::Failed(e),
+                };
+                (slot, outcome)
+            }
+        })
+        .buffer_unordered(limit)
+        .for_each(|(slot, outcome)| {
+            finished += 1;
+            since_wake += 1;
+            let idle = finished == taken.load(Ordering::Relaxed);
+            if mailbox.post(Report::Done(slot, outcome), idle || since_wake >= batch) {
+                since_wake = 0;
+            }
+            std::future::ready(())
+        })
+        .await;
 }
 
-/// A lane's ids not yet started. Should the lane be torn down, those still
-/// here never went out: they are reported not attempted (before the lane's
-/// end, which fails the ones it had started).
-struct Queue {
+/// A lane's end of the run: its queue of ids not yet started, and where it
+/// reports. However the lane ends (its input over, its task torn down
+/// before or while running, unwinding), this is dropped and settles what
+/// the lane still holds, so the run never waits for an outcome nobody will
+/// send: ids still queued never went out and are reported not attempted;
+/// then the lane's end, on which the run fails the ones it had started.
+struct LaneEnd {
+    lane: usize,
     jobs: mpsc::UnboundedReceiver<Job>,
     mailbox: Arc<Mailbox>,
 }
 
-impl Drop for Queue {
+impl Drop for LaneEnd {
     fn drop(&mut self) {
         self.jobs.close();
         while let Ok((slot, _)) = self.jobs.try_recv() {
             self.mailbox
                 .post(Report::Done(slot, Outcome::NotAttempted), false);
         }
+        self.mailbox.post(Report::LaneEnded(self.lane), true);
     }
 }
-
-type LaneFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Aborts a spawned lane when the run is dropped: its requests in flight
 /// are cancelled with it.
@@ -374,10 +364,8 @@ struct BulkRun<T, S> {
     mailbox: Arc<Mailbox>,
     /// Reports taken from the mailbox, to handle in order.
     inbox: VecDeque<Report>,
-    /// Lanes spawned on the runtime.
+    /// The lanes' tasks.
     spawned: Vec<AbortOnDrop>,
-    /// Lanes polled by this stream itself (no runtime to spawn on).
-    inline: Vec<LaneFuture>,
     /// Ids handed to lanes and not yet settled, by slot; `free` lists the
     /// empty slots.
     pending: Vec<Option<Pending<T>>>,
@@ -388,7 +376,7 @@ struct BulkRun<T, S> {
     ready: VecDeque<BulkOutcome<T>>,
 }
 
-// Every field is `Unpin` (the input and the inline lanes are boxed).
+// Every field is `Unpin` (the input is boxed).
 impl<T, S> Unpin for BulkRun<T, S> {}
 
 impl<T, S> BulkRun<T, S>
@@ -409,7 +397,6 @@ where
             mailbox: Arc::new(Mailbox::new()),
             inbox: VecDeque::new(),
             spawned: Vec::new(),
-            inline: Vec::new(),
             pending: Vec::new(),
             free: Vec::new(),
             handed_out: 0,
@@ -417,30 +404,26 @@ where
         }
     }
 
-    /// Starts the lanes: spawned on the current tokio runtime, or one lane
-    /// inline without one.
+    /// Starts the lanes on the tokio runtime whose context this is; none
+    /// outside a runtime (ids that need a request then fail, in `admit`).
     fn start(&mut self, client: Client) {
-        let runtime = tokio::runtime::Handle::try_current().ok();
-        let lanes = match &runtime {
-            Some(_) => self.lanes_asked.clamp(1, self.concurrency),
-            None => 1,
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
         };
-        for (index, client) in client.pools(lanes).into_iter().enumerate() {
-            // The concurrency, shared out.
-            let limit = self.concurrency / lanes + usize::from(index < self.concurrency % lanes);
+        let lanes = self
+            .lanes_asked
+            .clamp(1, self.concurrency.min(MAX_BULK_LANES));
+        for (lane, client) in client.pools(lanes).into_iter().enumerate() {
+            // The concurrency, shared out: at least 1 each.
+            let limit = self.concurrency / lanes + usize::from(lane < self.concurrency % lanes);
             let (sender, jobs) = mpsc::unbounded_channel();
-            let lane = Box::pin(lane(
-                index,
-                limit,
-                client,
+            let end = LaneEnd {
+                lane,
                 jobs,
-                Arc::clone(&self.mailbox),
-                self.stop.clone(),
-            ));
-            match &runtime {
-                Some(runtime) => self.spawned.push(AbortOnDrop(runtime.spawn(lane))),
-                None => self.inline.push(lane),
-            }
+                mailbox: Arc::clone(&self.mailbox),
+            };
+            let task = runtime.spawn(self::lane(limit, client, end, self.stop.clone()));
+            self.spawned.push(AbortOnDrop(task));
             self.senders.push(sender);
             self.loads.push(0);
             self.limits.push(limit);
@@ -456,11 +439,26 @@ where
             match AccessTokenId::new(id.as_str()) {
                 Err(invalid) => Outcome::Refused(invalid),
                 Ok(_) if !self.seen.insert(&id) => Outcome::Duplicate,
+                Ok(_) if self.senders.is_empty() => Outcome::Failed(Error::InvalidConfig(
+                    "bulk revocation sends from tasks on a tokio runtime: poll the stream \
+                     inside one"
+                        .to_owned(),
+                )),
                 Ok(valid) => {
-                    // The lane with the fewest ids per request it may run.
-                    let lane = (0..self.loads.len())
-                        .min_by_key(|&l| self.loads[l] * 1024 / self.limits[l])
-                        .unwrap_or(0);
+                    // Of the lanes still running, the one with the fewest ids
+                    // per request it may run.
+                    let lane = (0..self.senders.len())
+                        .filter(|&l| !self.senders[l].is_closed())
+                        .min_by_key(|&l| self.loads[l] * 1024 / self.limits[l]);
+                    let Some(lane) = lane else {
+                        // Every lane's task has ended (its runtime shut
+                        // down): nothing can be sent.
+                        return Some(BulkOutcome {
+                            tag,
+                            id,
+                            outcome: Outcome::NotAttempted,
+                        });
+                    };
                     let slot = match self.free.pop() {
                         Some(slot) => slot,
                         None => {
@@ -468,8 +466,8 @@ where
                             self.pending.len() - 1
                         }
                     };
-                    match self.senders.get(lane).map(|s| s.send((slot, valid))) {
-                        Some(Ok(())) => {
+                    match self.senders[lane].send((slot, valid)) {
+                        Ok(()) => {
                             self.pending[slot] = Some(Pending { tag, id, lane });
                             self.loads[lane] += 1;
                             self.handed_out += 1;
@@ -534,9 +532,6 @@ where
             this.start(client);
         }
         loop {
-            // Inline lanes run here, until they end with the input.
-            this.inline
-                .retain_mut(|lane| lane.as_mut().poll(cx).is_pending());
             if let Some(outcome) = this.ready.pop_front() {
                 return Poll::Ready(Some(outcome));
             }
@@ -557,13 +552,12 @@ where
                 }
                 None => {}
             }
-            let room = this.handed_out < QUEUED_PER_REQUEST * this.concurrency;
+            let room = this.handed_out < QUEUED_PER_REQUEST.saturating_mul(this.concurrency);
             if room && let Some(input) = &mut this.input {
                 match input.as_mut().poll_next(cx) {
                     Poll::Ready(Some((tag, id))) => match this.admit(tag, id) {
                         Some(outcome) => return Poll::Ready(Some(outcome)),
-                        // Handed to a lane: an inline lane takes it on the
-                        // next turn.
+                        // Handed to a lane.
                         None => continue,
                     },
                     Poll::Ready(None) => {

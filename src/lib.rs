@@ -45,7 +45,7 @@ pub mod local_server;
 mod retry;
 
 #[cfg(s2_openapi_wrapper)]
-pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, Outcome};
+pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, MAX_BULK_LANES, Outcome};
 #[cfg(s2_openapi_wrapper)]
 pub use client::{Client, Confirmation, ERROR_BODY_LIMIT, Revoked};
 #[cfg(s2_openapi_wrapper)]

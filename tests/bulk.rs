@@ -327,20 +327,54 @@ fn a_lane_torn_down_loses_no_outcome() {
     );
 }
 
-/// Outside a tokio runtime nothing is spawned: the one lane runs inside the
-/// stream, and ids settled without a request come out at once.
+/// Outside a tokio runtime there is nothing to send from: ids that need a
+/// request fail with a clear error instead of a panic, and nothing is sent.
 #[test]
-fn outside_a_runtime_the_lane_runs_in_the_stream() {
+fn outside_a_runtime_nothing_is_sent() {
     use futures_util::FutureExt;
-    let client = client("http://127.0.0.1:9");
-    let ids = vec!["..".to_owned(), ".".to_owned(), String::new()];
+    let server = support::silent_endpoint();
+    let client = client(&server);
+    let ids = vec!["..".to_owned(), "t1".to_owned(), "t1".to_owned()];
     let outcomes = client
         .revoke_all(ids, BulkOptions::default().with_lanes(4))
         .collect::<Vec<_>>()
         .now_or_never()
         .expect("nothing to wait for");
     let kinds: Vec<_> = outcomes.iter().map(|o| o.outcome.kind()).collect();
-    assert_eq!(kinds, ["refused"; 3]);
+    assert_eq!(kinds, ["refused", "failed", "duplicate"]);
+    let Outcome::Failed(error) = &outcomes[1].outcome else {
+        unreachable!()
+    };
+    assert!(error.to_string().contains("tokio runtime"), "{error}");
+}
+
+/// A lane whose task is dropped before it ever ran (its runtime shut down
+/// first) still settles the ids it was handed.
+#[test]
+fn a_lane_dropped_before_it_ran_loses_no_outcome() {
+    let endpoint = support::silent_endpoint();
+    let lanes_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = lanes_runtime.block_on(async { client(&endpoint) });
+    let ids = vec!["t0".to_owned(), "..".to_owned()];
+    let mut stream = Box::pin(client.revoke_all(ids, BulkOptions::default()));
+    // "t0" goes to the lane, spawned but not yet run; ".." comes out at once.
+    let first = lanes_runtime.block_on(stream.next()).unwrap();
+    assert_eq!((first.tag, first.outcome.kind()), (1, "refused"));
+    drop(lanes_runtime);
+
+    let rest: Vec<_> = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>()).await
+        })
+        .expect("the stream ended");
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!((rest[0].tag, rest[0].outcome.kind()), (0, "not_attempted"));
 }
 
 /// An input that comes slowly (a pipe, a queue) gets each outcome as soon as

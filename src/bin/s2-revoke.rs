@@ -252,7 +252,7 @@ fn text_line(o: &BulkOutcome<Source>) -> String {
         Outcome::AlreadyGone(e) => format!("already-gone {id}: {}", describe(e)),
         Outcome::Refused(e) => format!("refused {id} ({}): refused before sending: {e}", o.tag),
         Outcome::Duplicate => format!(
-            "duplicate {id} ({}): revoked once, under its first occurrence",
+            "duplicate {id} ({}): sent once, under its first occurrence",
             o.tag
         ),
         Outcome::NotAttempted => format!("not-attempted {id}"),
