@@ -637,8 +637,37 @@ impl SeenIds {
 
 #[cfg(test)]
 mod tests {
-    use super::SeenIds;
+    use super::{BulkOptions, BulkRun, SeenIds};
+    use futures_util::stream;
     use proptest::prelude::*;
+    use tokio::sync::mpsc;
+
+    /// A lane whose task has ended is never handed an id, however idle it
+    /// looks; with none running, nothing is sent.
+    #[test]
+    fn ids_go_only_to_lanes_still_running() {
+        let client = crate::Client::builder()
+            .access_token("t")
+            .endpoint("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let input = Box::pin(stream::empty::<(usize, String)>());
+        let mut run = BulkRun::new(client, input, BulkOptions::default().with_concurrency(4));
+        let (dead, dead_jobs) = mpsc::unbounded_channel();
+        drop(dead_jobs);
+        let (alive, mut alive_jobs) = mpsc::unbounded_channel();
+        run.senders = vec![dead, alive];
+        run.loads = vec![0, 3];
+        run.limits = vec![2, 2];
+        assert!(run.admit(0, "x".to_owned()).is_none());
+        let (_, sent) = alive_jobs.try_recv().unwrap();
+        assert_eq!(sent.as_str(), "x");
+        assert_eq!(run.loads, [0, 4]);
+        drop(alive_jobs);
+        let outcome = run.admit(1, "y".to_owned()).unwrap();
+        assert_eq!(outcome.outcome.kind(), "not_attempted");
+        assert_eq!(run.handed_out, 1);
+    }
 
     proptest! {
         /// The set agrees with an exact set of the ids themselves.

@@ -154,13 +154,21 @@ pub fn client(endpoint: &str) -> s2_openapi::Client {
 /// An endpoint on loopback that takes connections and never answers: every
 /// request sent there stays in flight until the client gives up.
 pub fn silent_endpoint() -> String {
+    silent_server().0
+}
+
+/// [`silent_endpoint`], with the count of connections it has taken.
+pub fn silent_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for socket in listener.incoming().flatten() {
             held.push(socket);
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     });
-    endpoint
+    (endpoint, accepted)
 }
