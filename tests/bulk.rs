@@ -467,3 +467,46 @@ async fn outcomes_come_while_the_input_waits() {
     drop(feed);
     assert!(outcomes.next().await.is_none());
 }
+
+/// While the run waits for input, each outcome wakes it at once, even while
+/// the lane still has another request in flight (so it is not idle) and far
+/// fewer outcomes than a batch have come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_come_while_a_slow_request_is_in_flight() {
+    let server = support::Recorder::start(|r| {
+        if r.target.ends_with("/slow") {
+            Reply::status(204).after(Duration::from_secs(3))
+        } else {
+            Reply::status(204)
+        }
+    })
+    .await;
+    let client = client(&server.endpoint);
+    let (feed, input) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+    let input = futures_util::stream::unfold(input, |mut input| async move {
+        input.recv().await.map(|item| (item, input))
+    });
+    let mut outcomes =
+        std::pin::pin!(client.revoke_many(input, BulkOptions::default().with_concurrency(64)));
+    feed.send((0, "slow".to_owned())).unwrap();
+    for i in 1..6 {
+        feed.send((i, format!("f{i}"))).unwrap();
+        let asked = std::time::Instant::now();
+        let outcome = tokio::time::timeout(Duration::from_secs(3), outcomes.next())
+            .await
+            .expect("an outcome held back behind the slow request")
+            .unwrap();
+        // Milliseconds when woken at once; held back, it would come only
+        // when something else polled the stream.
+        let waited = asked.elapsed();
+        assert!(
+            waited < Duration::from_secs(1),
+            "outcome {i} came after {waited:?}"
+        );
+        assert_eq!((outcome.tag, outcome.outcome.kind()), (i, "revoked"));
+    }
+    drop(feed);
+    let last = outcomes.next().await.unwrap();
+    assert_eq!((last.tag, last.outcome.kind()), (0, "revoked"));
+    assert!(outcomes.next().await.is_none());
+}

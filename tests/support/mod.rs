@@ -28,6 +28,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// How long to wait before answering.
+    pub delay: std::time::Duration,
 }
 
 impl Reply {
@@ -36,7 +38,13 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            delay: std::time::Duration::ZERO,
         }
+    }
+
+    pub fn after(mut self, delay: std::time::Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     pub fn json(status: u16, body: &str) -> Self {
@@ -132,6 +140,7 @@ async fn handle(
     };
     let reply = script(&recorded);
     requests.lock().unwrap().push(recorded);
+    tokio::time::sleep(reply.delay).await;
     let mut response = Response::builder().status(reply.status);
     for (name, value) in reply.headers {
         response = response.header(name, value);
