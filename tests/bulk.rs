@@ -367,14 +367,7 @@ fn a_lane_torn_down_loses_no_outcome() {
     });
     drop(lanes_runtime);
 
-    let outcomes: Vec<_> = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>()).await
-        })
-        .expect("the stream ended");
+    let outcomes = collect_on_a_new_runtime(stream);
     let mut tags: Vec<usize> = outcomes.iter().map(|o| o.tag).collect();
     tags.sort_unstable();
     assert_eq!(tags, (0..20).collect::<Vec<_>>());
@@ -429,14 +422,7 @@ fn a_lane_dropped_before_it_ran_loses_no_outcome() {
     assert_eq!((first.tag, first.outcome.kind()), (1, "refused"));
     drop(lanes_runtime);
 
-    let rest: Vec<_> = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>()).await
-        })
-        .expect("the stream ended");
+    let rest = collect_on_a_new_runtime(stream);
     assert_eq!(rest.len(), 1, "{rest:?}");
     assert_eq!((rest[0].tag, rest[0].outcome.kind()), (0, "not_attempted"));
 }
@@ -448,10 +434,7 @@ fn a_lane_dropped_before_it_ran_loses_no_outcome() {
 async fn outcomes_come_while_the_input_waits() {
     let (server, _hits) = scripted().await;
     let client = client(&server.endpoint);
-    let (feed, input) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
-    let input = futures_util::stream::unfold(input, |mut input| async move {
-        input.recv().await.map(|item| (item, input))
-    });
+    let (feed, input) = fed_input();
     let mut outcomes = std::pin::pin!(client.revoke_many(
         input,
         BulkOptions::default().with_concurrency(64).with_lanes(2),
@@ -482,10 +465,7 @@ async fn outcomes_come_while_a_slow_request_is_in_flight() {
     })
     .await;
     let client = client(&server.endpoint);
-    let (feed, input) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
-    let input = futures_util::stream::unfold(input, |mut input| async move {
-        input.recv().await.map(|item| (item, input))
-    });
+    let (feed, input) = fed_input();
     let mut outcomes =
         std::pin::pin!(client.revoke_many(input, BulkOptions::default().with_concurrency(64)));
     feed.send((0, "slow".to_owned())).unwrap();
@@ -509,4 +489,28 @@ async fn outcomes_come_while_a_slow_request_is_in_flight() {
     let last = outcomes.next().await.unwrap();
     assert_eq!((last.tag, last.outcome.kind()), (0, "revoked"));
     assert!(outcomes.next().await.is_none());
+}
+
+/// The rest of a run's outcomes, taken on a runtime of its own.
+fn collect_on_a_new_runtime<S: futures_util::Stream + Unpin>(stream: S) -> Vec<S::Item> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>()).await
+        })
+        .expect("the stream ended")
+}
+
+/// An input stream fed by the test, one id at a time.
+fn fed_input() -> (
+    tokio::sync::mpsc::UnboundedSender<(usize, String)>,
+    impl futures_util::Stream<Item = (usize, String)>,
+) {
+    let (feed, input) = tokio::sync::mpsc::unbounded_channel();
+    let input = futures_util::stream::unfold(input, |mut input| async move {
+        input.recv().await.map(|item| (item, input))
+    });
+    (feed, input)
 }
