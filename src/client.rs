@@ -16,7 +16,7 @@ use crate::config::ClientBuilder;
 use crate::error::{ApiError, Error, ErrorCode, UnexpectedResponse};
 use crate::generated;
 use crate::id::AccessTokenId;
-use crate::retry::{RetryPolicy, retry_after};
+use crate::retry::retry_after;
 
 /// At most this much of an error response's body is read (the rest is left
 /// unread and the connection dropped): enough for any `ErrorInfo`, bounded
@@ -38,12 +38,10 @@ pub struct Client {
 struct Inner {
     generated: generated::Client,
     base_url: Url,
-    retry: RetryPolicy,
-    request_timeout: Duration,
-    operation_timeout: Duration,
-    /// The configuration this client was built from, to build more
-    /// connection pools like its own ([`Client::pools`]).
-    recipe: ClientBuilder,
+    /// The configuration this client was built from: its retry policy and
+    /// timeouts, and what builds more connection pools like its own
+    /// ([`Client::pools`]).
+    config: ClientBuilder,
     /// Those pools, built on first use and kept for later bulk runs.
     extra_pools: Mutex<Vec<Client>>,
 }
@@ -52,9 +50,9 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
-            .field("retry", &self.inner.retry)
-            .field("request_timeout", &self.inner.request_timeout)
-            .field("operation_timeout", &self.inner.operation_timeout)
+            .field("retry", &self.inner.config.retry)
+            .field("request_timeout", &self.inner.config.request_timeout)
+            .field("operation_timeout", &self.inner.config.operation_timeout)
             .field("access_token", &"[redacted]")
             .finish_non_exhaustive()
     }
@@ -101,23 +99,13 @@ impl Client {
         ClientBuilder::from_env().build()
     }
 
-    pub(crate) fn new(
-        base_url: Url,
-        http: reqwest::Client,
-        retry: RetryPolicy,
-        request_timeout: Duration,
-        operation_timeout: Duration,
-        recipe: ClientBuilder,
-    ) -> Self {
+    pub(crate) fn new(base_url: Url, http: reqwest::Client, config: ClientBuilder) -> Self {
         let generated = generated::Client::new_with_client(base_url.as_str(), http);
         Self {
             inner: Arc::new(Inner {
                 generated,
                 base_url,
-                retry,
-                request_timeout,
-                operation_timeout,
-                recipe,
+                config,
                 extra_pools: Mutex::new(Vec::new()),
             }),
         }
@@ -136,7 +124,7 @@ impl Client {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         while extra.len() + 1 < n {
-            match self.inner.recipe.clone().build() {
+            match self.inner.config.clone().build() {
                 Ok(client) => extra.push(client),
                 Err(_) => break,
             }
@@ -167,7 +155,7 @@ impl Client {
     ///
     /// The id is checked first ([`AccessTokenId::new`]); a refused id sends
     /// nothing. Failures that may be transient are retried under the
-    /// client's [`RetryPolicy`], within its overall deadline (revoking is
+    /// client's [`RetryPolicy`](crate::RetryPolicy), within its overall deadline (revoking is
     /// idempotent, so a retry is safe). S2 documents that a revocation can
     /// take up to 10 minutes to take effect everywhere.
     ///
@@ -240,8 +228,9 @@ impl Client {
     /// one reqwest already runs) is cut to the time left, and no wait
     /// between attempts may run past it.
     async fn revoke_checked(&self, id: &AccessTokenId, started: Instant) -> Result<Revoked, Error> {
-        let policy = &self.inner.retry;
-        let deadline = started + self.inner.operation_timeout;
+        let config = &self.inner.config;
+        let policy = &config.retry;
+        let deadline = started + config.operation_timeout;
         let mut backoffs = policy.backoffs();
         let mut uncertain = false;
         let mut attempt = 0u32;
@@ -261,7 +250,7 @@ impl Client {
                 Instant::now()
             };
             let left = deadline.saturating_duration_since(attempt_started);
-            let cut = (left < self.inner.request_timeout).then_some(left);
+            let cut = (left < config.request_timeout).then_some(left);
             let once = self.revoke_once(id, cut);
             let (result, meta) = if span.is_disabled() {
                 once.await
@@ -285,7 +274,7 @@ impl Client {
                     });
                 }
                 Err(error) if error.is_timeout() && Instant::now() >= deadline => {
-                    return Err(Error::deadline(self.inner.operation_timeout, attempt));
+                    return Err(Error::deadline(config.operation_timeout, attempt));
                 }
                 Err(error) => error,
             };

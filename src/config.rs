@@ -47,11 +47,11 @@ pub struct ClientBuilder {
     access_token: Option<SecretString>,
     endpoint: Option<String>,
     connect_timeout: Duration,
-    request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     http2_prior_knowledge: bool,
     user_agent: Option<String>,
-    operation_timeout: Duration,
-    retry: RetryPolicy,
+    pub(crate) operation_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
     allow_insecure_http: bool,
     root_certificates: Vec<Vec<u8>>,
     basin: Option<String>,
@@ -220,19 +220,7 @@ impl ClientBuilder {
             )));
         }
         let http = self.http_client(token)?;
-        let (retry, request_timeout, operation_timeout) = (
-            self.retry.clone(),
-            self.request_timeout,
-            self.operation_timeout,
-        );
-        Ok(Client::new(
-            base_url,
-            http,
-            retry,
-            request_timeout,
-            operation_timeout,
-            self,
-        ))
+        Ok(Client::new(base_url, http, self))
     }
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
