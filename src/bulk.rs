@@ -22,6 +22,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
@@ -50,9 +51,10 @@ pub struct BulkOptions {
     /// How many lanes send the requests: tasks of their own, each with a
     /// connection pool of its own (over HTTP/2, a connection of its own),
     /// sharing [`concurrency`](Self::concurrency); at least 1, at most
-    /// `concurrency` and [`MAX_BULK_LANES`]. Default 1: with the server on the same two cores, more
-    /// lanes measured no faster (README, Benchmarks); more may pay where the
-    /// client has cores to spare or one HTTP/2 connection is the limit.
+    /// `concurrency` and [`MAX_BULK_LANES`]. Default 1: with the server on
+    /// the same two cores, more lanes measured no faster (README,
+    /// Benchmarks); more may pay where the client has cores to spare or one
+    /// HTTP/2 connection is the limit.
     pub lanes: usize,
 }
 
@@ -158,10 +160,10 @@ impl Client {
     /// the tokio runtime whose context the stream is first polled in (it
     /// must be running), which go on while the caller handles an outcome.
     /// Polled outside any tokio runtime, the ids that need a request fail
-    /// with [`Error::InvalidConfig`] and nothing is sent. Input is pulled only as fast as outcomes
-    /// are taken: at most twice the concurrency of ids are handed to the
-    /// lanes ahead of the caller, so memory stays bounded whatever the
-    /// input size, apart from 20 to 40 bytes per distinct id to recognise
+    /// with [`Error::InvalidConfig`] and nothing is sent. Input is pulled
+    /// only as fast as outcomes are taken: at most twice the concurrency of
+    /// ids are handed to the lanes ahead of the caller, so memory stays
+    /// bounded whatever the input size, apart from 20 to 40 bytes per distinct id to recognise
     /// duplicates (a 128-bit fingerprint in a hash table: about 35 MiB for
     /// a million ids). Dropping the stream cancels the requests in flight
     /// and starts no new ones.
@@ -327,16 +329,6 @@ impl Drop for LaneEnd {
     }
 }
 
-/// Aborts a spawned lane when the run is dropped: its requests in flight
-/// are cancelled with it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// An input id being revoked: its tag, the id as given, and its lane.
 struct Pending<T> {
     tag: T,
@@ -364,13 +356,13 @@ struct BulkRun<T, S> {
     mailbox: Arc<Mailbox>,
     /// Reports taken from the mailbox, to handle in order.
     inbox: VecDeque<Report>,
-    /// The lanes' tasks.
-    spawned: Vec<AbortOnDrop>,
+    /// The lanes' tasks, aborted when the run is dropped: their requests in
+    /// flight are cancelled with them.
+    spawned: Vec<AbortOnDropHandle<()>>,
     /// Ids handed to lanes and not yet settled, by slot; `free` lists the
     /// empty slots.
     pending: Vec<Option<Pending<T>>>,
     free: Vec<usize>,
-    handed_out: usize,
     /// Outcomes settled without a request, or for a lane that was torn
     /// down, waiting to be yielded.
     ready: VecDeque<BulkOutcome<T>>,
@@ -399,7 +391,6 @@ where
             spawned: Vec::new(),
             pending: Vec::new(),
             free: Vec::new(),
-            handed_out: 0,
             ready: VecDeque::new(),
         }
     }
@@ -423,11 +414,16 @@ where
                 mailbox: Arc::clone(&self.mailbox),
             };
             let task = runtime.spawn(self::lane(limit, client, end, self.stop.clone()));
-            self.spawned.push(AbortOnDrop(task));
+            self.spawned.push(AbortOnDropHandle::new(task));
             self.senders.push(sender);
             self.loads.push(0);
             self.limits.push(limit);
         }
+    }
+
+    /// Ids handed to lanes and not yet settled: the slots in use.
+    fn handed_out(&self) -> usize {
+        self.pending.len() - self.free.len()
     }
 
     /// Settles what needs no request, or hands the id to the least busy
@@ -470,7 +466,6 @@ where
                         Ok(()) => {
                             self.pending[slot] = Some(Pending { tag, id, lane });
                             self.loads[lane] += 1;
-                            self.handed_out += 1;
                             return None;
                         }
                         // The lane is gone (its task was torn down): nothing
@@ -491,7 +486,6 @@ where
         let pending = self.pending.get_mut(slot)?.take()?;
         self.free.push(slot);
         self.loads[pending.lane] -= 1;
-        self.handed_out -= 1;
         Some(BulkOutcome {
             tag: pending.tag,
             id: pending.id,
@@ -552,7 +546,7 @@ where
                 }
                 None => {}
             }
-            let room = this.handed_out < QUEUED_PER_REQUEST.saturating_mul(this.concurrency);
+            let room = this.handed_out() < QUEUED_PER_REQUEST.saturating_mul(this.concurrency);
             if room && let Some(input) = &mut this.input {
                 match input.as_mut().poll_next(cx) {
                     Poll::Ready(Some((tag, id))) => match this.admit(tag, id) {
@@ -568,7 +562,7 @@ where
                     Poll::Pending => {}
                 }
             }
-            if this.input.is_none() && this.handed_out == 0 {
+            if this.input.is_none() && this.handed_out() == 0 {
                 return Poll::Ready(None);
             }
             // About to sleep: on every report unless only room is awaited.
@@ -666,7 +660,7 @@ mod tests {
         drop(alive_jobs);
         let outcome = run.admit(1, "y".to_owned()).unwrap();
         assert_eq!(outcome.outcome.kind(), "not_attempted");
-        assert_eq!(run.handed_out, 1);
+        assert_eq!(run.handed_out(), 1);
     }
 
     proptest! {
