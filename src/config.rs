@@ -7,7 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::Error;
+use crate::basin::BasinRouting;
 use crate::client::Client;
+use crate::layer::RequestLayer;
 use crate::retry::RetryPolicy;
 
 /// Environment variable holding the access token.
@@ -15,6 +17,10 @@ pub const ENV_ACCESS_TOKEN: &str = "S2_ACCESS_TOKEN";
 /// Environment variable holding the account endpoint, such as
 /// `http://localhost:8080` (as S2's own SDK reads it).
 pub const ENV_ACCOUNT_ENDPOINT: &str = "S2_ACCOUNT_ENDPOINT";
+
+/// Environment variable holding the basin endpoint
+/// ([`ClientBuilder::basin_endpoint`]), as S2's own SDK reads it.
+pub const ENV_BASIN_ENDPOINT: &str = "S2_BASIN_ENDPOINT";
 
 /// Default connect timeout (S2's SDK uses the same).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -55,6 +61,7 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     root_certificates: Vec<Vec<u8>>,
     basin: Option<String>,
+    basin_endpoint: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -71,6 +78,7 @@ impl Default for ClientBuilder {
             allow_insecure_http: false,
             root_certificates: Vec::new(),
             basin: None,
+            basin_endpoint: None,
         }
     }
 }
@@ -92,6 +100,7 @@ impl fmt::Debug for ClientBuilder {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("root_certificates", &self.root_certificates.len())
             .field("basin", &self.basin)
+            .field("basin_endpoint", &self.basin_endpoint)
             .finish()
     }
 }
@@ -109,6 +118,7 @@ impl ClientBuilder {
         let mut builder = Self::new();
         builder.access_token = var(ENV_ACCESS_TOKEN).map(SecretString::from);
         builder.endpoint = var(ENV_ACCOUNT_ENDPOINT);
+        builder.basin_endpoint = var(ENV_BASIN_ENDPOINT);
         builder
     }
 
@@ -173,6 +183,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Where [`Client::basin`] handles send: a URL with `{basin}` in its
+    /// host (`https://{basin}.b.s2.dev/v1`) for one host per basin, or
+    /// without (`http://localhost:8080`) for one endpoint serving every
+    /// basin, named in an `s2-basin` header. Default: the spec's per-basin
+    /// server when the endpoint is the spec's own, else the header on the
+    /// account endpoint (as for `s2-lite`).
+    pub fn basin_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.basin_endpoint = Some(endpoint.into());
+        self
+    }
+
     /// Trusts one more root certificate (PEM) for `https://`, for example
     /// the self-signed certificate of `s2-lite --tls-self`. The platform's
     /// roots stay trusted. An unparsable PEM fails [`build`](Self::build).
@@ -220,7 +241,15 @@ impl ClientBuilder {
             )));
         }
         let http = self.http_client(token)?;
-        Ok(Client::new(base_url, http, self))
+        let basin = self.basin.as_deref().map(basin_header).transpose()?;
+        let layer = RequestLayer::new(
+            self.retry.clone(),
+            self.request_timeout,
+            self.operation_timeout,
+        )
+        .with_basin_header(basin);
+        let routing = BasinRouting::choose(self.basin_endpoint.as_deref(), self.endpoint.is_none());
+        Ok(Client::new(base_url, http, layer, routing, self))
     }
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
@@ -235,12 +264,6 @@ impl ClientBuilder {
         auth.set_sensitive(true);
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, auth);
-        if let Some(basin) = &self.basin {
-            let value = reqwest::header::HeaderValue::try_from(basin.as_str()).map_err(|_| {
-                Error::InvalidConfig(format!("basin name {basin:?} is not a valid header value"))
-            })?;
-            headers.insert("s2-basin", value);
-        }
         let user_agent = self
             .user_agent
             .clone()
@@ -273,6 +296,13 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))
     }
+}
+
+/// The `s2-basin` header naming `basin`.
+pub(crate) fn basin_header(basin: &str) -> Result<reqwest::header::HeaderValue, Error> {
+    reqwest::header::HeaderValue::try_from(basin).map_err(|_| {
+        Error::InvalidConfig(format!("basin name {basin:?} is not a valid header value"))
+    })
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.

@@ -39,6 +39,19 @@ pub enum Error {
     /// `ErrorInfo`: a redirect, an HTML error page, a malformed body.
     #[error(transparent)]
     UnexpectedResponse(UnexpectedResponse),
+    /// S2 answered a documented error whose body is not an `ErrorInfo`
+    /// (an append's 412 `AppendConditionFailed`, a read's 416
+    /// `TailResponse`); [`ErrorResponse::decode`] gives the typed body.
+    #[error(transparent)]
+    Response(ErrorResponse),
+    /// A parameter was refused by the spec's own rules (the generated
+    /// builder's check). Nothing was sent.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A response whose body does not match the spec's schema for its
+    /// status.
+    #[error(transparent)]
+    InvalidBody(InvalidBody),
 }
 
 impl Error {
@@ -47,6 +60,8 @@ impl Error {
         match self {
             Self::Api(e) => Some(e.status),
             Self::UnexpectedResponse(e) => Some(e.status),
+            Self::Response(e) => Some(e.status),
+            Self::InvalidBody(e) => e.status,
             _ => None,
         }
     }
@@ -72,13 +87,17 @@ impl Error {
                 code => code.is_retryable(),
             },
             Self::UnexpectedResponse(e) => is_retryable_status(e.status),
+            Self::Response(e) => is_retryable_status(e.status),
             _ => false,
         }
     }
 
     /// Whether the call was refused before anything was sent.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, Self::InvalidConfig(_) | Self::InvalidId(_))
+        matches!(
+            self,
+            Self::InvalidConfig(_) | Self::InvalidId(_) | Self::InvalidRequest(_)
+        )
     }
 
     /// Whether the call timed out.
@@ -216,6 +235,76 @@ impl UnexpectedResponse {
     /// The `Location` header of a redirect.
     pub fn location(&self) -> Option<&str> {
         self.location.as_deref()
+    }
+
+    /// The start of the body, lossily decoded as UTF-8.
+    pub fn excerpt(&self) -> &str {
+        &self.excerpt
+    }
+}
+
+/// A documented error response whose body is not an `ErrorInfo`, kept as
+/// JSON and decodable into the spec's type for it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("S2 answered {status}")]
+pub struct ErrorResponse {
+    status: StatusCode,
+    body: serde_json::Value,
+}
+
+impl ErrorResponse {
+    pub(crate) fn new(status: StatusCode, body: serde_json::Value) -> Self {
+        Self { status, body }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body, as JSON.
+    pub fn body(&self) -> &serde_json::Value {
+        &self.body
+    }
+
+    /// The body as the spec's type, such as
+    /// `types::AppendConditionFailed` or `types::TailResponse`.
+    ///
+    /// # Errors
+    /// When the body is not a `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.body)
+    }
+}
+
+/// A response whose body does not match the spec's schema for its status.
+#[derive(Debug, thiserror::Error)]
+#[error("S2's response{} does not match the spec: body {excerpt:?}",
+    status.map(|s| format!(" ({s})")).unwrap_or_default())]
+pub struct InvalidBody {
+    status: Option<StatusCode>,
+    excerpt: String,
+    #[source]
+    source: serde_json::Error,
+}
+
+impl InvalidBody {
+    pub(crate) fn new(
+        status: Option<StatusCode>,
+        excerpt: String,
+        source: serde_json::Error,
+    ) -> Self {
+        Self {
+            status,
+            excerpt,
+            source,
+        }
+    }
+
+    /// The HTTP status, when it is known: progenitor does not keep it for
+    /// success bodies that fail to decode.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
     }
 
     /// The start of the body, lossily decoded as UTF-8.

@@ -18,16 +18,53 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-/// Facts about the spec this crate was generated from.
+/// Facts about the spec this crate was generated from, read from it at
+/// build time.
 pub mod spec {
     include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
+
+    /// One operation of the spec, with what the request layer reads to
+    /// apply S2's rules to it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct Operation {
+        /// `operationId`, as progenitor names the operation's method.
+        pub id: &'static str,
+        /// The HTTP method, upper case.
+        pub method: &'static str,
+        /// The path template, such as `/streams/{stream}`.
+        pub path: &'static str,
+        /// Whether the operation declares S2's idempotency token header,
+        /// `s2-request-token`.
+        pub takes_request_token: bool,
+        /// The per-basin server the spec declares for it, such as
+        /// `https://{basin}.b.s2.dev/v1`: a basin-scoped operation.
+        pub basin_server: Option<&'static str>,
+    }
+
+    /// The operation with this id.
+    pub fn operation(id: &str) -> Option<&'static Operation> {
+        OPERATIONS
+            .binary_search_by(|op| op.id.cmp(id))
+            .ok()
+            .and_then(|i| OPERATIONS.get(i))
+    }
 }
+
+/// The generated client's inner value. Without the wrapper (a spec built
+/// with `S2_OPENAPI_GENERATED_ONLY`), generated calls go out as progenitor
+/// sends them.
+#[cfg(not(s2_openapi_wrapper))]
+#[derive(Clone, Debug, Default)]
+pub struct RequestLayer;
 
 pub use generated::types;
 /// Stops a bulk revocation early ([`BulkOptions::stop`]).
 #[cfg(s2_openapi_wrapper)]
 pub use tokio_util::sync::CancellationToken;
 
+#[cfg(s2_openapi_wrapper)]
+mod basin;
 #[cfg(s2_openapi_wrapper)]
 mod bulk;
 #[cfg(s2_openapi_wrapper)]
@@ -37,7 +74,11 @@ mod config;
 #[cfg(s2_openapi_wrapper)]
 mod error;
 #[cfg(s2_openapi_wrapper)]
+mod from_generated;
+#[cfg(s2_openapi_wrapper)]
 mod id;
+#[cfg(s2_openapi_wrapper)]
+mod layer;
 #[cfg(all(s2_openapi_wrapper, feature = "local-server"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
 pub mod local_server;
@@ -45,20 +86,24 @@ pub mod local_server;
 mod retry;
 
 #[cfg(s2_openapi_wrapper)]
+pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
+#[cfg(s2_openapi_wrapper)]
 pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, MAX_BULK_LANES, Outcome};
 #[cfg(s2_openapi_wrapper)]
-pub use client::{Client, Confirmation, ERROR_BODY_LIMIT, Revoked};
+pub use client::{Client, Confirmation, Revoked};
 #[cfg(s2_openapi_wrapper)]
 pub use config::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
-    ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
+    ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT, ENV_BASIN_ENDPOINT,
 };
 #[cfg(s2_openapi_wrapper)]
 pub use error::{
-    ApiError, Error, ErrorCode, TransportError, UnexpectedResponse, UnknownCode,
-    is_retryable_status,
+    ApiError, Error, ErrorCode, ErrorResponse, InvalidBody, TransportError, UnexpectedResponse,
+    UnknownCode, is_retryable_status,
 };
 #[cfg(s2_openapi_wrapper)]
 pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};
+#[cfg(s2_openapi_wrapper)]
+pub use layer::{ERROR_BODY_LIMIT, RequestLayer};
 #[cfg(s2_openapi_wrapper)]
 pub use retry::RetryPolicy;

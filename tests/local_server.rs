@@ -71,7 +71,10 @@ async fn a_wrong_or_missing_token_is_permission_denied() {
     assert!(server.is_issued("a"));
 
     // The raw generated client sends no Authorization at all.
-    let raw = s2_openapi::generated::Client::new(&format!("{}/v1", server.endpoint()));
+    let raw = s2_openapi::generated::Client::new(
+        &format!("{}/v1", server.endpoint()),
+        s2_openapi::RequestLayer::default(),
+    );
     let err = raw.revoke_access_token().id("a").send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
     assert!(server.is_issued("a"));

@@ -7,87 +7,48 @@
 
 mod support;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use s2_openapi::{Client, RetryPolicy};
 use support::{Recorder, Reply, TOKEN};
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[test]
 fn calls_and_attempts_are_traced_without_the_token() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(captured.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            // One retried call over HTTP/1.1 and one over h2c.
-            for http2 in [false, true] {
-                let calls = Arc::new(Mutex::new(0));
-                let seen = Arc::clone(&calls);
-                let server = Recorder::start(move |_| {
-                    let mut n = seen.lock().unwrap();
-                    *n += 1;
-                    if *n == 1 {
-                        Reply::error_info(503, "unavailable", "busy").header("retry-after-ms", "1")
-                    } else {
-                        Reply::status(204)
-                    }
-                })
-                .await;
-                let client = Client::builder()
-                    .access_token(TOKEN)
-                    .endpoint(&server.endpoint)
-                    .http2_prior_knowledge(http2)
-                    .retry_policy(
-                        RetryPolicy::new()
-                            .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
-                    )
-                    .build()
-                    .unwrap();
-                let revoked = client.revoke_access_token("traced-id").await.unwrap();
-                assert_eq!(revoked.attempts, 2);
-                // And a failure.
-                let _ = client.revoke_access_token("..").await.unwrap_err();
-            }
-        });
+    let log = support::traced(|| async {
+        // One retried call over HTTP/1.1 and one over h2c.
+        for http2 in [false, true] {
+            let calls = Arc::new(Mutex::new(0));
+            let seen = Arc::clone(&calls);
+            let server = Recorder::start(move |_| {
+                let mut n = seen.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    Reply::error_info(503, "unavailable", "busy").header("retry-after-ms", "1")
+                } else {
+                    Reply::status(204)
+                }
+            })
+            .await;
+            let client = Client::builder()
+                .access_token(TOKEN)
+                .endpoint(&server.endpoint)
+                .http2_prior_knowledge(http2)
+                .retry_policy(
+                    RetryPolicy::new()
+                        .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+                )
+                .build()
+                .unwrap();
+            let revoked = client.revoke_access_token("traced-id").await.unwrap();
+            assert_eq!(revoked.attempts, 2);
+            // And a failure.
+            let _ = client.revoke_access_token("..").await.unwrap_err();
+        }
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(!log.contains(TOKEN), "the token is in the trace:\n{log}");
     for needle in [
-        "s2.call",
-        "operation=\"revoke_access_token\"",
-        "id=traced-id",
+        "s2.revoke{id=traced-id}:s2.call{operation=\"revoke_access_token\"}:s2.attempt{attempt=1",
         "s2.attempt",
         "attempt=1",
         "attempt=2",
@@ -96,8 +57,11 @@ fn calls_and_attempts_are_traced_without_the_token() {
         "status=204",
         "latency_ms=",
         "retrying",
-        // The call's outcome is an event in the call's span.
-        "status=204 attempts=2}: s2_openapi::client: revoked latency_ms=",
+        // The layer's call span closes with the call's outcome, not the
+        // code of an attempt that was retried.
+        "s2.call{operation=\"revoke_access_token\" attempts=2 status=204}: s2_openapi::layer: close",
+        // The revocation's outcome is an event in its own span.
+        "s2.revoke{id=traced-id}: s2_openapi::client: revoked latency_ms=",
     ] {
         assert!(
             log.contains(needle),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod generate;
 pub mod load;
 pub mod lower;
+pub mod operations;
 pub mod requirements;
 pub mod surface;
 pub mod validate;

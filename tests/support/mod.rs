@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -180,4 +182,46 @@ pub fn silent_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
         }
     });
     (endpoint, accepted)
+}
+
+/// Runs `test` on a new current-thread runtime with every `tracing` event and
+/// span close, down to TRACE, captured; returns the log.
+pub fn traced<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F) -> String {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(test());
+    });
+    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+}
+
+/// A log writer into memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

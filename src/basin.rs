@@ -1,0 +1,194 @@
+//! Basin-scoped operations: a cheap handle per basin over the client's own
+//! connection pool.
+//!
+//! S2 routes stream and record operations by basin in one of two ways, as
+//! its SDK does: in S2's cloud each basin has a host of its own (the spec's
+//! per-basin server, `https://{basin}.b.s2.dev/v1`); a single cell such as
+//! `s2-lite` serves every basin on the account endpoint and reads the basin
+//! from the `s2-basin` header.
+
+use std::fmt;
+
+use url::Url;
+
+use crate::client::Client;
+use crate::config::basin_header;
+use crate::error::Error;
+use crate::generated;
+
+/// The variable naming the basin in a per-basin endpoint template.
+const BASIN_VARIABLE: &str = "{basin}";
+
+/// How basins are reached from a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BasinRouting {
+    /// One host per basin: the endpoint template with `{basin}` replaced.
+    PerHost(String),
+    /// The account endpoint, with an `s2-basin` header.
+    Header,
+}
+
+impl BasinRouting {
+    /// The routing for a client: an explicit basin endpoint first; else,
+    /// when the client talks to the spec's own server, the spec's per-basin
+    /// server; else (a custom endpoint: `s2-lite`, one cell) the header.
+    pub(crate) fn choose(basin_endpoint: Option<&str>, default_endpoint: bool) -> Self {
+        let template = basin_endpoint.map(str::to_owned).or_else(|| {
+            default_endpoint
+                .then(|| {
+                    crate::spec::OPERATIONS
+                        .iter()
+                        .find_map(|op| op.basin_server)
+                        .map(str::to_owned)
+                })
+                .flatten()
+        });
+        match template {
+            Some(template) if template.contains(BASIN_VARIABLE) => Self::PerHost(template),
+            _ => Self::Header,
+        }
+    }
+}
+
+/// A basin's name, checked by S2's rules (crate `s2-common`): 8 to 48
+/// bytes of lowercase letters, digits and hyphens, beginning and ending
+/// with a letter or digit. A name that passes is a valid DNS label and
+/// header value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BasinName(String);
+
+/// Fewest bytes in a basin name.
+pub const MIN_BASIN_NAME_BYTES: usize = 8;
+/// Most bytes in a basin name.
+pub const MAX_BASIN_NAME_BYTES: usize = 48;
+
+impl BasinName {
+    /// Checks `name` by S2's rules.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] saying which rule the name breaks.
+    pub fn new(name: impl Into<String>) -> Result<Self, Error> {
+        let name = name.into();
+        let refuse = |why: &str| Err(Error::InvalidRequest(format!("basin name {name:?} {why}")));
+        let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        if name.len() < MIN_BASIN_NAME_BYTES {
+            return refuse("is shorter than 8 bytes");
+        }
+        if name.len() > MAX_BASIN_NAME_BYTES {
+            return refuse("is longer than 48 bytes");
+        }
+        let bytes = name.as_bytes();
+        if !bytes.first().is_some_and(|&c| alnum(c)) {
+            return refuse("must begin with a lowercase letter or a digit");
+        }
+        if !bytes.last().is_some_and(|&c| alnum(c)) {
+            return refuse("must end with a lowercase letter or a digit");
+        }
+        if !bytes.iter().all(|&c| alnum(c) || c == b'-') {
+            return refuse("may hold only lowercase letters, digits and hyphens");
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BasinName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for BasinName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// A client scoped to one basin, for the spec's stream and record
+/// operations: the same connection pool, token, timeouts, retries and
+/// request layer as the [`Client`] it came from. Cheap to make (no
+/// connection, no new pool) and to clone.
+///
+/// ```no_run
+/// # async fn f(client: &s2_openapi::Client) -> Result<(), s2_openapi::Error> {
+/// let basin = client.basin("my-basin-1")?;
+/// let streams = basin.generated().list_streams().send().await?;
+/// # let _ = streams; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Basin {
+    name: BasinName,
+    generated: generated::Client,
+}
+
+impl Basin {
+    pub(crate) fn new(client: &Client, name: BasinName) -> Result<Self, Error> {
+        let account = client.generated();
+        let (base_url, header) = match client.basin_routing() {
+            BasinRouting::PerHost(template) => {
+                let url = template.replace(BASIN_VARIABLE, name.as_str());
+                let url = Url::parse(&url).map_err(|e| {
+                    Error::InvalidConfig(format!("basin endpoint {url:?} is not a URL: {e}"))
+                })?;
+                (url.as_str().trim_end_matches('/').to_owned(), None)
+            }
+            BasinRouting::Header => (account.baseurl.clone(), Some(basin_header(name.as_str())?)),
+        };
+        let layer = account.inner.with_basin_header(header);
+        let generated =
+            generated::Client::new_with_client(&base_url, account.client.clone(), layer);
+        Ok(Self { name, generated })
+    }
+
+    /// The basin's name.
+    pub fn name(&self) -> &BasinName {
+        &self.name
+    }
+
+    /// The generated client for this basin: every operation of the spec,
+    /// through the request layer.
+    pub fn generated(&self) -> &generated::Client {
+        &self.generated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s2_basin_name_rules() {
+        for ok in ["my-basin", "abcdefgh", "a1234567", &"a".repeat(48)] {
+            assert!(BasinName::new(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("short", "shorter"),
+            (&"a".repeat(49), "longer"),
+            ("-abcdefgh", "begin"),
+            ("abcdefgh-", "end"),
+            ("abcd_efgh", "only"),
+            ("Abcdefgh", "begin"),
+            ("abcdéfgh", "only"),
+        ] {
+            let e = BasinName::new(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn routing_follows_the_endpoint() {
+        assert_eq!(
+            BasinRouting::choose(Some("https://{basin}.b.example"), false),
+            BasinRouting::PerHost("https://{basin}.b.example".to_owned())
+        );
+        assert_eq!(
+            BasinRouting::choose(Some("http://localhost:8080"), true),
+            BasinRouting::Header
+        );
+        assert_eq!(BasinRouting::choose(None, false), BasinRouting::Header);
+    }
+}
