@@ -76,16 +76,13 @@ impl Error {
 
     /// Whether trying the same call again may succeed: timeouts, failed or
     /// broken connections, and responses whose code or status say the
-    /// failure is transient (see [`ErrorCode::is_retryable`] and
+    /// failure is transient (see [`ApiError::is_retryable`] and
     /// [`is_retryable_status`]). Never 400, 401, 403, 404, 409 or 422 with
     /// a non-transient code. Revoking is idempotent, so retrying it is safe.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Timeout(_) | Self::Connect(_) | Self::Transport(_) => true,
-            Self::Api(e) => match &e.code {
-                ErrorCode::Unknown(_) => is_retryable_status(e.status),
-                code => code.is_retryable(),
-            },
+            Self::Api(e) => e.is_retryable(),
             Self::UnexpectedResponse(e) => is_retryable_status(e.status),
             Self::Response(e) => is_retryable_status(e.status),
             _ => false,
@@ -133,7 +130,8 @@ impl Error {
     }
 }
 
-/// Statuses that mean "try again": 408, 429, 500, 502, 503, 504.
+/// Statuses that mean "try again" when the body carries no code this crate
+/// knows: 408, 429, 500, 502, 503, 504 (S2's SDK's fallback).
 pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
@@ -204,6 +202,25 @@ impl ApiError {
     /// S2's message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Whether the same call may succeed later, by S2's SDK's rule: a known
+    /// code sent with its own status says (see [`ErrorCode::is_retryable`]);
+    /// a known code with another status is not retryable; an unknown code
+    /// falls back on the status ([`is_retryable_status`]).
+    pub fn is_retryable(&self) -> bool {
+        match self.code.status() {
+            Some(status) => status == self.status && self.code.is_retryable(),
+            None => is_retryable_status(self.status),
+        }
+    }
+
+    /// Whether S2 guarantees the request had no effect: a known code that
+    /// says so (see [`ErrorCode::has_no_side_effects`]), sent with its own
+    /// status. `false` for unknown codes and mismatched statuses, as in S2's
+    /// SDK.
+    pub fn has_no_side_effects(&self) -> bool {
+        self.code.status() == Some(self.status) && self.code.has_no_side_effects()
     }
 }
 
@@ -314,19 +331,31 @@ impl InvalidBody {
 }
 
 macro_rules! error_codes {
-    ($($variant:ident = $code:literal, $status:literal, $retry:literal, $doc:literal;)*) => {
-        /// S2's error codes (`ErrorInfo.code`), with the status S2 pairs
-        /// them with. Codes this crate does not know yet are kept as
-        /// [`ErrorCode::Unknown`].
+    ($($variant:ident = $code:literal, $status:literal, $retry:literal, $no_side_effects:literal,
+        $doc:literal;)*) => {
+        /// S2's error codes (`ErrorInfo.code`), each with the status S2 pairs
+        /// it with, whether it is transient and whether it guarantees the
+        /// request had no effect: S2's own table (crate `s2-api`,
+        /// `v1::error::ErrorCode`), checked against it by a test. Codes this
+        /// crate does not know yet are kept as [`ErrorCode::Unknown`].
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum ErrorCode {
-            $(#[doc = $doc] #[doc = concat!("\n\n`", $code, "`, HTTP ", $status, ".")] $variant,)*
+            $(
+                #[doc = $doc]
+                #[doc = concat!("\n\n`", $code, "`, HTTP ", $status, "; retryable: ", $retry,
+                    "; no side effects: ", $no_side_effects, ".")]
+                $variant,
+            )*
             /// A code this version of the crate does not know.
             Unknown(UnknownCode),
         }
 
         impl ErrorCode {
+            /// Every code this crate knows, in table order.
+            #[cfg(test)]
+            const KNOWN: &[ErrorCode] = &[$(Self::$variant,)*];
+
             /// The code as S2 spells it.
             pub fn as_str(&self) -> &str {
                 match self {
@@ -335,13 +364,36 @@ macro_rules! error_codes {
                 }
             }
 
-            /// Whether S2 means the failure as transient, so the same
-            /// idempotent call may succeed later. Unknown codes are not
+            /// The HTTP status S2 sends this code with; `None` for unknown
+            /// codes.
+            pub fn status(&self) -> Option<StatusCode> {
+                let status: u16 = match self {
+                    $(Self::$variant => $status,)*
+                    Self::Unknown(_) => return None,
+                };
+                StatusCode::from_u16(status).ok()
+            }
+
+            /// Whether S2 means the failure as transient, so the same call
+            /// may succeed later (whether it is *safe* to repeat is
+            /// [`has_no_side_effects`](Self::has_no_side_effects) for a
+            /// request that is not idempotent). Unknown codes are not
             /// retryable by code; [`Error::is_retryable`] then looks at the
             /// status.
             pub fn is_retryable(&self) -> bool {
                 match self {
                     $(Self::$variant => $retry,)*
+                    Self::Unknown(_) => false,
+                }
+            }
+
+            /// Whether S2 guarantees the request had no effect, so even a
+            /// request that is not idempotent (an append without a request
+            /// token) can be sent again without being applied twice.
+            /// `false` for unknown codes: nothing is guaranteed.
+            pub fn has_no_side_effects(&self) -> bool {
+                match self {
+                    $(Self::$variant => $no_side_effects,)*
                     Self::Unknown(_) => false,
                 }
             }
@@ -359,30 +411,35 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    BadFrame = "bad_frame", 400, false, "A malformed frame.";
-    BadHeader = "bad_header", 400, false, "A malformed header.";
-    BadJson = "bad_json", 400, false, "A malformed JSON body.";
-    BadPath = "bad_path", 400, false, "A malformed path (for example an id S2 refuses).";
-    BadProto = "bad_proto", 400, false, "A malformed protobuf body.";
-    BadQuery = "bad_query", 400, false, "A malformed query string.";
-    Invalid = "invalid", 422, false, "A well-formed but invalid request.";
-    AccessTokenNotFound = "access_token_not_found", 404, false, "No access token with this id.";
-    BasinNotFound = "basin_not_found", 404, false, "No such basin.";
-    StreamNotFound = "stream_not_found", 404, false, "No such stream.";
-    ResourceAlreadyExists = "resource_already_exists", 409, false, "The resource exists already.";
-    BasinDeletionPending = "basin_deletion_pending", 409, false, "The basin is being deleted.";
-    StreamDeletionPending = "stream_deletion_pending", 409, false, "The stream is being deleted.";
-    TransactionConflict = "transaction_conflict", 409, false, "A concurrent change conflicted.";
-    PermissionDenied = "permission_denied", 403, false, "The token may not do this.";
-    QuotaExhausted = "quota_exhausted", 403, false, "An account quota is used up.";
-    RateLimited = "rate_limited", 429, true, "Too many requests.";
-    Timeout = "timeout", 408, true, "S2 timed out handling the request.";
-    ClientHangup = "client_hangup", 499, true, "S2 saw the client go away.";
-    Other = "other", 500, true, "An internal error.";
-    Storage = "storage", 500, true, "A storage error.";
-    NotImplemented = "not_implemented", 501, false, "Not implemented by this server.";
-    HotServer = "hot_server", 502, true, "The server is overloaded.";
-    Unavailable = "unavailable", 503, true, "The service is unavailable.";
+    // variant = "code", status, retryable, no side effects, "doc";
+    BadFrame = "bad_frame", 400, false, true, "A malformed frame.";
+    BadHeader = "bad_header", 400, false, true, "A malformed header.";
+    BadJson = "bad_json", 400, false, true, "A malformed JSON body.";
+    BadPath = "bad_path", 400, false, true, "A malformed path (for example an id S2 refuses).";
+    BadProto = "bad_proto", 400, false, true, "A malformed protobuf body.";
+    BadQuery = "bad_query", 400, false, true, "A malformed query string.";
+    DecryptionFailed = "decryption_failed", 400, false, true, "Records could not be decrypted with the key given.";
+    Authn = "authn", 401, false, true, "The request could not be authenticated.";
+    PermissionDenied = "permission_denied", 403, false, true, "The token may not do this.";
+    QuotaExhausted = "quota_exhausted", 403, false, true, "An account quota is used up.";
+    AccessTokenNotFound = "access_token_not_found", 404, false, true, "No access token with this id.";
+    BasinNotFound = "basin_not_found", 404, false, true, "No such basin.";
+    StreamNotFound = "stream_not_found", 404, false, true, "No such stream.";
+    RequestTimeout = "request_timeout", 408, true, false, "S2 timed out handling the request.";
+    ResourceAlreadyExists = "resource_already_exists", 409, false, true, "The resource exists already.";
+    BasinDeletionPending = "basin_deletion_pending", 409, false, true, "The basin is being deleted.";
+    StreamDeletionPending = "stream_deletion_pending", 409, false, true, "The stream is being deleted.";
+    TransactionConflict = "transaction_conflict", 409, true, true, "A concurrent change conflicted.";
+    Invalid = "invalid", 422, false, true, "A well-formed but invalid request.";
+    RateLimited = "rate_limited", 429, true, true, "Too many requests.";
+    ClientHangup = "client_hangup", 499, false, false, "S2 saw the client go away.";
+    Other = "other", 500, true, false, "An internal error.";
+    Storage = "storage", 500, true, false, "A storage error.";
+    NotImplemented = "not_implemented", 501, false, true, "Not implemented by this server.";
+    HotServer = "hot_server", 502, true, true, "The server is overloaded.";
+    ServerDraining = "server_draining", 503, true, true, "The server is shutting down.";
+    Unavailable = "unavailable", 503, true, false, "The service is unavailable.";
+    UpstreamTimeout = "upstream_timeout", 504, true, false, "A service S2 depends on timed out.";
 }
 
 impl fmt::Display for ErrorCode {
@@ -408,15 +465,16 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_ones_are_kept() {
-        for code in [
-            "access_token_not_found",
-            "rate_limited",
-            "bad_path",
-            "unavailable",
-        ] {
-            assert_eq!(ErrorCode::from(code).as_str(), code);
-            assert!(!matches!(ErrorCode::from(code), ErrorCode::Unknown(_)));
+        for code in ErrorCode::KNOWN {
+            assert_eq!(&ErrorCode::from(code.as_str()), code);
+            assert!(code.status().is_some(), "{code}");
         }
+        // The 408 code is `request_timeout`; a bare `timeout` is unknown.
+        assert_eq!(
+            ErrorCode::from("request_timeout"),
+            ErrorCode::RequestTimeout
+        );
+        assert!(matches!(ErrorCode::from("timeout"), ErrorCode::Unknown(_)));
         let unknown = ErrorCode::from("brand_new_code");
         assert!(matches!(&unknown, ErrorCode::Unknown(c) if c.as_str() == "brand_new_code"));
         assert_eq!(unknown.to_string(), "brand_new_code");
@@ -437,6 +495,14 @@ mod tests {
         assert!(!api(400, "bad_path").is_retryable());
         assert!(api(503, "new_code").is_retryable());
         assert!(!api(400, "new_code").is_retryable());
+        // S2's table, not the status: 408 `request_timeout` and 409
+        // `transaction_conflict` are transient, 499 `client_hangup` is not.
+        assert!(api(408, "request_timeout").is_retryable());
+        assert!(api(409, "transaction_conflict").is_retryable());
+        assert!(!api(499, "client_hangup").is_retryable());
+        // A known code with a status it does not go with fails closed, as
+        // in S2's SDK.
+        assert!(!api(500, "rate_limited").is_retryable());
         let unexpected = |status: u16| {
             Error::UnexpectedResponse(UnexpectedResponse::new(
                 StatusCode::from_u16(status).unwrap(),
@@ -447,6 +513,21 @@ mod tests {
         assert!(unexpected(502).is_retryable());
         assert!(!unexpected(302).is_retryable());
         assert!(!Error::InvalidConfig("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn no_side_effects_needs_a_known_code_with_its_status() {
+        let api = |status: u16, code: &str| {
+            ApiError::new(StatusCode::from_u16(status).unwrap(), code, String::new())
+        };
+        assert!(api(429, "rate_limited").has_no_side_effects());
+        assert!(api(503, "server_draining").has_no_side_effects());
+        assert!(!api(503, "unavailable").has_no_side_effects());
+        assert!(!api(500, "other").has_no_side_effects());
+        assert!(!api(408, "request_timeout").has_no_side_effects());
+        assert!(!api(429, "new_code").has_no_side_effects());
+        assert!(!ErrorCode::from("new_code").has_no_side_effects());
+        assert!(!api(503, "rate_limited").has_no_side_effects());
     }
 
     #[test]
@@ -469,5 +550,99 @@ mod tests {
             e.to_string(),
             "unexpected response from S2: 302 Found to \"http://elsewhere/\", body: \"\""
         );
+    }
+
+    #[test]
+    fn the_table_is_s2s() {
+        let s2 = s2_api_codes();
+        assert!(!s2.is_empty(), "no codes enumerated from s2-api");
+        for &theirs in &s2 {
+            let wire: &'static str = theirs.into();
+            let ours = ErrorCode::from(wire);
+            assert!(
+                !matches!(ours, ErrorCode::Unknown(_)),
+                "s2-api's `{wire}` is unknown to the crate"
+            );
+            assert_eq!(ours.as_str(), wire);
+            assert_eq!(
+                ours.status().map(|s| s.as_u16()),
+                Some(theirs.status().as_u16()),
+                "status of `{wire}`"
+            );
+            assert_eq!(
+                ours.is_retryable(),
+                theirs.is_retryable(),
+                "retryability of `{wire}`"
+            );
+            assert_eq!(
+                ours.has_no_side_effects(),
+                theirs.has_no_side_effects(),
+                "side effects of `{wire}`"
+            );
+        }
+        for ours in ErrorCode::KNOWN {
+            assert!(
+                ours.as_str()
+                    .parse::<s2_api::v1::error::ErrorCode>()
+                    .is_ok(),
+                "the crate knows `{ours}`, s2-api does not"
+            );
+        }
+        assert_eq!(ErrorCode::KNOWN.len(), s2.len());
+    }
+
+    /// Every code of S2's own table (`s2_api::v1::error::ErrorCode`),
+    /// enumerated from s2-api itself rather than from a list kept by hand.
+    ///
+    /// s2-api's enum is `#[non_exhaustive]`, so a `match` on it outside its
+    /// crate needs a wildcard arm and would not fail to compile when S2 adds
+    /// a code; it derives no iterator (strum's `EnumIter`) and has no list
+    /// of its variants. Its derived serde `Deserialize` does hold that list:
+    /// it hands every variant's name to `Deserializer::deserialize_enum`. A
+    /// deserializer that only records those names therefore sees each code
+    /// S2 adds, and each name then deserializes to its variant.
+    fn s2_api_codes() -> Vec<s2_api::v1::error::ErrorCode> {
+        use serde::Deserialize;
+        use serde::de::value::{Error as DeError, StrDeserializer};
+        use serde::de::{Error as _, Visitor};
+        use std::cell::Cell;
+
+        struct VariantNames<'a>(&'a Cell<&'static [&'static str]>);
+
+        impl<'de> serde::Deserializer<'de> for VariantNames<'_> {
+            type Error = DeError;
+
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DeError> {
+                Err(DeError::custom("not an enum"))
+            }
+
+            fn deserialize_enum<V: Visitor<'de>>(
+                self,
+                _name: &'static str,
+                variants: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, DeError> {
+                self.0.set(variants);
+                Err(DeError::custom("variant names recorded"))
+            }
+
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+                bytes byte_buf option unit unit_struct newtype_struct seq tuple
+                tuple_struct map struct identifier ignored_any
+            }
+        }
+
+        let names = Cell::new(&[][..]);
+        // The error is the point: the names were recorded on the way.
+        let _ = s2_api::v1::error::ErrorCode::deserialize(VariantNames(&names));
+        names
+            .get()
+            .iter()
+            .map(|&name| {
+                s2_api::v1::error::ErrorCode::deserialize(StrDeserializer::<DeError>::new(name))
+                    .unwrap_or_else(|e| panic!("s2-api's variant {name}: {e}"))
+            })
+            .collect()
     }
 }

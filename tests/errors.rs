@@ -28,7 +28,7 @@ async fn documented_statuses_map_to_api_errors() {
     for (status, code, expected, retryable) in [
         (400, "bad_path", ErrorCode::BadPath, false),
         (403, "permission_denied", ErrorCode::PermissionDenied, false),
-        (408, "timeout", ErrorCode::Timeout, true),
+        (408, "request_timeout", ErrorCode::RequestTimeout, true),
     ] {
         let (result, server) = revoke_against(Reply::error_info(status, code, "because")).await;
         let err = result.unwrap_err();
@@ -58,11 +58,20 @@ async fn undocumented_statuses_with_error_info_map_to_api_errors() {
         ),
         (422, "invalid", ErrorCode::Invalid, false),
         (429, "rate_limited", ErrorCode::RateLimited, true),
-        (499, "client_hangup", ErrorCode::ClientHangup, true),
+        (401, "authn", ErrorCode::Authn, false),
+        (
+            409,
+            "transaction_conflict",
+            ErrorCode::TransactionConflict,
+            true,
+        ),
+        (499, "client_hangup", ErrorCode::ClientHangup, false),
         (500, "storage", ErrorCode::Storage, true),
         (501, "not_implemented", ErrorCode::NotImplemented, false),
         (502, "hot_server", ErrorCode::HotServer, true),
         (503, "unavailable", ErrorCode::Unavailable, true),
+        (503, "server_draining", ErrorCode::ServerDraining, true),
+        (504, "upstream_timeout", ErrorCode::UpstreamTimeout, true),
     ] {
         let (result, _server) = revoke_against(Reply::error_info(status, code, "m")).await;
         let err = result.unwrap_err();
