@@ -114,10 +114,12 @@ impl fmt::Debug for BasinName {
 /// connection, no new pool) and to clone.
 ///
 /// ```no_run
-/// # async fn f(client: &s2_openapi::Client) -> Result<(), s2_openapi::Error> {
+/// # fn f(client: &s2_openapi::Client) -> Result<(), s2_openapi::Error> {
 /// let basin = client.basin("my-basin-1")?;
-/// let streams = basin.generated().list_streams().send().await?;
-/// # let _ = streams; Ok(()) }
+/// // The spec's stream and record operations, such as
+/// // `basin.generated().list_streams().send().await?` with the whole API.
+/// let generated: &s2_openapi::generated::Client = basin.generated();
+/// # let _ = generated; Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Basin {
