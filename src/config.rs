@@ -60,7 +60,6 @@ pub struct ClientBuilder {
     pub(crate) retry: RetryPolicy,
     allow_insecure_http: bool,
     root_certificates: Vec<Vec<u8>>,
-    basin: Option<String>,
     basin_endpoint: Option<String>,
 }
 
@@ -77,7 +76,6 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             allow_insecure_http: false,
             root_certificates: Vec::new(),
-            basin: None,
             basin_endpoint: None,
         }
     }
@@ -99,7 +97,6 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("root_certificates", &self.root_certificates.len())
-            .field("basin", &self.basin)
             .field("basin_endpoint", &self.basin_endpoint)
             .finish()
     }
@@ -173,16 +170,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Scopes the client to a basin: every request carries `s2-basin:
-    /// <name>`, which S2 and `s2-lite` use to route the spec's stream and
-    /// record operations (the spec's per-path basin servers,
-    /// `https://{basin}.b.s2.dev/v1`, are not followed by the generated
-    /// client). Account-level operations ignore it.
-    pub fn basin(mut self, name: impl Into<String>) -> Self {
-        self.basin = Some(name.into());
-        self
-    }
-
     /// Where [`Client::basin`] handles send: a URL with `{basin}` in its
     /// host (`https://{basin}.b.s2.dev/v1`) for one host per basin, or
     /// without (`http://localhost:8080`) for one endpoint serving every
@@ -241,13 +228,11 @@ impl ClientBuilder {
             )));
         }
         let http = self.http_client(token)?;
-        let basin = self.basin.as_deref().map(basin_header).transpose()?;
         let layer = RequestLayer::new(
             self.retry.clone(),
             self.request_timeout,
             self.operation_timeout,
-        )
-        .with_basin_header(basin);
+        );
         let routing = BasinRouting::choose(self.basin_endpoint.as_deref(), self.endpoint.is_none());
         Ok(Client::new(base_url, http, layer, routing, self))
     }
