@@ -220,4 +220,49 @@ mod tests {
             "progenitor cannot generate a client for this spec: the generator panicked: boom"
         );
     }
+
+    #[test]
+    fn operations_and_error_bodies_come_from_the_spec() {
+        let mut doc = minimal();
+        let op = &mut doc["paths"]["/things/{id}"]["delete"];
+        op["responses"]["403"] = json!({
+            "description": "",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        });
+        op["responses"]["404"] = json!({"description": ""});
+        doc["components"] = json!({"schemas": {"Problem": {
+            "type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}
+        }}});
+        // Unusual idempotency headers: required, another name, odd case.
+        doc["paths"]["/things"] = json!({"post": {
+            "operationId": "create_thing",
+            "parameters": [
+                {"name": "S2-Request-Token", "in": "header", "required": true, "schema": {"type": "string"}},
+                {"name": "Idempotency-Key", "in": "header", "schema": {"type": "integer"}}
+            ],
+            "responses": {"201": {"description": ""}}
+        }});
+        let g = generate_from_value(doc).unwrap();
+        let ops: Vec<(&str, &str, bool)> = g
+            .operations
+            .iter()
+            .map(|o| (o.id.as_str(), o.method.as_str(), o.takes_request_token))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("create_thing", "POST", true),
+                ("delete_thing", "DELETE", false)
+            ]
+        );
+        // The error type is the one progenitor generated, for the statuses
+        // with a body.
+        assert_eq!(g.error_bodies.len(), 1, "{:?}", g.error_bodies);
+        assert_eq!(g.error_bodies[0].operation, "delete_thing");
+        assert_eq!(g.error_bodies[0].type_path, "types :: Problem");
+        assert_eq!(g.error_bodies[0].statuses, [403]);
+        let info = g.spec_info_code();
+        assert!(info.contains(r#"("delete_thing", 403) => Some("#), "{info}");
+        syn::parse_file(&info).unwrap();
+    }
 }
