@@ -15,22 +15,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use s2_openapi::{Client, Confirmation, Error, ErrorCode, RetryPolicy};
-use support::faults::{Fault, FaultServer, error_info, reply, with_header};
-
-const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
-
-fn client(endpoint: &str) -> Client {
-    Client::builder()
-        .access_token(support::TOKEN)
-        .endpoint(endpoint)
-        .request_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(Duration::from_secs(10))
-        .retry_policy(
-            RetryPolicy::new().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-        )
-        .build()
-        .unwrap()
-}
+use support::faults::{
+    ATTEMPT_TIMEOUT, Fault, FaultServer, client, error_info, reply, with_header,
+};
 
 async fn run(script: Vec<Fault>) -> (Result<s2_openapi::Revoked, Error>, usize, Duration) {
     let server = FaultServer::start(script).await;

@@ -33,23 +33,10 @@ mod whole_api {
 
     use s2_openapi::{Client, Error, ErrorCode, RetryPolicy, types};
 
-    use crate::support::faults::{Fault, FaultServer, error_info, reply, with_header};
+    use crate::support::faults::{
+        ATTEMPT_TIMEOUT, Fault, FaultServer, client, error_info, reply, with_header,
+    };
     use crate::support::{self, TOKEN};
-
-    const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
-
-    fn client(endpoint: &str) -> Client {
-        Client::builder()
-            .access_token(TOKEN)
-            .endpoint(endpoint)
-            .request_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(Duration::from_secs(10))
-            .retry_policy(
-                RetryPolicy::new().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-            )
-            .build()
-            .unwrap()
-    }
 
     async fn list_basins(script: Vec<Fault>) -> (Error, FaultServer) {
         let server = FaultServer::start(script).await;

@@ -4,8 +4,27 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use s2_openapi::{Client, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The attempt timeout of [`client`]: short, so hangs end quickly.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A client for fault tests: 3 attempts, backoff 1 to 5 ms, a 300 ms
+/// attempt timeout, a 10 s deadline.
+pub fn client(endpoint: &str) -> Client {
+    Client::builder()
+        .access_token(super::TOKEN)
+        .endpoint(endpoint)
+        .request_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(Duration::from_secs(10))
+        .retry_policy(
+            RetryPolicy::new().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap()
+}
 
 /// What the server does with one request.
 #[derive(Clone, Debug)]
