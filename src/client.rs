@@ -293,7 +293,7 @@ impl Client {
                     confirmation: Confirmation::GoneAfterUncertainAttempt,
                 });
             }
-            uncertain |= outcome_unknown(&error);
+            uncertain |= error.may_have_taken_effect();
             if !error.is_retryable() {
                 return Err(error);
             }
@@ -352,14 +352,6 @@ impl Client {
         };
         (result, meta)
     }
-}
-
-/// Whether a failed attempt may nonetheless have been carried out.
-fn outcome_unknown(error: &Error) -> bool {
-    matches!(error, Error::Timeout(_) | Error::Transport(_))
-        || error
-            .status()
-            .is_some_and(|s| matches!(s.as_u16(), 408 | 500 | 504))
 }
 
 /// What the wrapper asks of one attempt, and what the `exec` hook records

@@ -127,7 +127,11 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for a connection. Default 3 s.
+    /// How long to wait for a connection. Default 3 s. A connection not
+    /// made in time is an [`Error::Connect`]: nothing was sent. Keep it
+    /// below the [`request_timeout`](Self::request_timeout): an attempt
+    /// whose request timeout passes first is an [`Error::Timeout`], which
+    /// counts as one that may have reached S2.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

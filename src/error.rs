@@ -26,13 +26,17 @@ pub enum Error {
     /// S2 answered with an error status and an `ErrorInfo` body.
     #[error(transparent)]
     Api(ApiError),
-    /// The request or its response did not complete in time.
+    /// The request or its response did not complete in time, once a
+    /// connection was made: the request may have reached S2.
     #[error("request to S2 timed out: {0}")]
     Timeout(#[source] TransportError),
-    /// No connection could be made to the endpoint.
+    /// No connection could be made to the endpoint (refused, unreachable,
+    /// TLS handshake failed, or not made within the connect timeout).
+    /// Nothing was sent.
     #[error("cannot connect to S2: {0}")]
     Connect(#[source] TransportError),
-    /// Another failure on the way (connection reset, TLS, HTTP protocol).
+    /// Another failure on the way (connection reset, HTTP protocol): the
+    /// request may have reached S2.
     #[error("transport error talking to S2: {0}")]
     Transport(#[source] TransportError),
     /// A response the spec does not describe and that carries no
@@ -81,23 +85,48 @@ impl Error {
         matches!(self, Self::InvalidConfig(_) | Self::InvalidId(_))
     }
 
-    /// Whether the call timed out.
+    /// Whether the call timed out: [`Error::Timeout`], or an
+    /// [`Error::Connect`] because the connect timeout passed.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout(_))
+        match self {
+            Self::Timeout(_) => true,
+            Self::Connect(e) => e.reqwest().is_some_and(reqwest::Error::is_timeout),
+            _ => false,
+        }
     }
 
-    /// Whether no connection could be made.
+    /// Whether no connection could be made (nothing was sent).
     pub fn is_connect(&self) -> bool {
         matches!(self, Self::Connect(_))
     }
 
+    /// Whether the failed request may nonetheless have been carried out:
+    /// it may have reached S2 and no answer says it was not. True for
+    /// [`Error::Timeout`], [`Error::Transport`] and the statuses S2 answers
+    /// when it may have acted (408, 500, 504). False when nothing was sent
+    /// ([`Error::Connect`], [`Error::InvalidId`], [`Error::InvalidConfig`])
+    /// and for every other answer.
+    ///
+    /// A retry that then finds the resource gone may be seeing this
+    /// attempt's effect; after an error for which this is false it is not.
+    pub fn may_have_taken_effect(&self) -> bool {
+        matches!(self, Self::Timeout(_) | Self::Transport(_))
+            || self
+                .status()
+                .is_some_and(|s| matches!(s.as_u16(), 408 | 500 | 504))
+    }
+
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        // Connect first: reqwest marks a connect timeout both `is_connect`
+        // and `is_timeout`, and a request that never connected was never
+        // sent.
+        let connect = e.is_connect();
+        let timeout = e.is_timeout();
         let transport = TransportError(Box::new(e));
-        let e = transport.reqwest();
-        if e.is_some_and(reqwest::Error::is_timeout) {
-            Self::Timeout(transport)
-        } else if e.is_some_and(reqwest::Error::is_connect) {
+        if connect {
             Self::Connect(transport)
+        } else if timeout {
+            Self::Timeout(transport)
         } else {
             Self::Transport(transport)
         }
