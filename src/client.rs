@@ -214,7 +214,7 @@ impl Client {
                 tracing::debug!(
                     parent: &span,
                     latency_ms = started.elapsed().as_millis() as u64,
-                    error = %e,
+                    error = e as &(dyn std::error::Error + 'static),
                     "revoke failed"
                 );
             }
@@ -302,11 +302,11 @@ impl Client {
             };
             let wait = policy.wait(backoff, meta.retry_after);
             if Instant::now() + wait >= deadline {
-                tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = %error,
+                tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = &error as &(dyn std::error::Error + 'static),
                     "not retrying: the wait would pass the deadline");
                 return Err(error);
             }
-            tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+            tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, error = &error as &(dyn std::error::Error + 'static), "retrying");
             // Boxed: only retries wait, and inline the timer would make every
             // call's future larger.
             Box::pin(tokio::time::sleep(wait)).await;

@@ -28,16 +28,16 @@ pub enum Error {
     Api(ApiError),
     /// The request or its response did not complete in time, once a
     /// connection was made: the request may have reached S2.
-    #[error("request to S2 timed out: {0}")]
+    #[error("request to S2 timed out")]
     Timeout(#[source] TransportError),
     /// No connection could be made to the endpoint (refused, unreachable,
     /// TLS handshake failed, or not made within the connect timeout).
     /// Nothing was sent.
-    #[error("cannot connect to S2: {0}")]
+    #[error("cannot connect to S2")]
     Connect(#[source] TransportError),
     /// Another failure on the way (connection reset, HTTP protocol): the
     /// request may have reached S2.
-    #[error("transport error talking to S2: {0}")]
+    #[error("transport error talking to S2")]
     Transport(#[source] TransportError),
     /// A response the spec does not describe and that carries no
     /// `ErrorInfo`: a redirect, an HTML error page, a malformed body.
@@ -148,8 +148,13 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// A failure below HTTP (connection, TLS, protocol), with its cause as
-/// [`source`](std::error::Error::source).
+/// A failure below HTTP (connection, TLS, protocol): the cause of
+/// [`Error::Timeout`], [`Error::Connect`] and [`Error::Transport`].
+///
+/// It stands for its cause: its `Display` is the cause's own message (such
+/// as reqwest's "error sending request for url (...)") and its
+/// [`source`](std::error::Error::source) the cause's source, so walking the
+/// chain prints each message once.
 #[derive(Debug)]
 pub struct TransportError(Box<dyn std::error::Error + Send + Sync>);
 
@@ -161,25 +166,13 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // reqwest's message plus its innermost cause, which says what
-        // actually happened ("Connection refused", "connection reset").
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        let mut last = None;
-        while let Some(s) = source {
-            last = Some(s);
-            source = s.source();
-        }
-        if let Some(last) = last {
-            write!(f, ": {last}")?;
-        }
-        Ok(())
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+        self.0.source()
     }
 }
 

@@ -418,7 +418,7 @@ async fn the_overall_deadline_bounds_the_call() {
     let started = Instant::now();
     let err = client.revoke_access_token("tok-1").await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(err.to_string().contains("deadline"), "{err}");
+    assert!(chain(&err).concat().contains("deadline"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(server.attempts(), 1);
 }
@@ -459,4 +459,77 @@ async fn dropping_the_future_stops_the_call() {
     // a retry would reach the server.
     tokio::time::sleep(ATTEMPT_TIMEOUT * 3).await;
     assert_eq!(server.attempts(), 1);
+}
+
+/// An error's message and its sources', outermost first: what reporters
+/// such as anyhow's `{:#}` join with ": ".
+fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Each message of the chain says something of its own: none is empty and
+/// none contains another.
+fn assert_said_once(error: &Error) -> Vec<String> {
+    let messages = chain(error);
+    for (i, outer) in messages.iter().enumerate() {
+        assert!(!outer.is_empty(), "{messages:?}");
+        for inner in &messages[i + 1..] {
+            assert!(!outer.contains(inner.as_str()), "{messages:?}");
+        }
+    }
+    messages
+}
+
+#[tokio::test]
+async fn error_chains_say_each_thing_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let one_attempt = |endpoint: &str| {
+        Client::builder()
+            .access_token(support::TOKEN)
+            .endpoint(endpoint)
+            .request_timeout(ATTEMPT_TIMEOUT)
+            .retry_policy(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    };
+
+    let err = one_attempt(&closed)
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    let messages = assert_said_once(&err);
+    assert_eq!(messages[0], "cannot connect to S2");
+    assert!(messages.len() > 2, "the cause is kept: {messages:?}");
+
+    let (result, _, _) = run(vec![Fault::Reset]).await;
+    let messages = assert_said_once(&result.unwrap_err());
+    assert_eq!(messages[0], "transport error talking to S2");
+    assert!(messages.len() > 2, "the cause is kept: {messages:?}");
+
+    let server = FaultServer::start(vec![Fault::Hang]).await;
+    let err = one_attempt(&server.endpoint)
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    let messages = assert_said_once(&err);
+    assert_eq!(messages[0], "request to S2 timed out");
+    assert!(messages.len() > 1, "the cause is kept: {messages:?}");
+
+    let err = Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&server.endpoint)
+        .request_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    let messages = assert_said_once(&err);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[1].contains("deadline"), "{messages:?}");
 }

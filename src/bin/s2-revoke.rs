@@ -238,11 +238,24 @@ fn progress_bar(args: &Args) -> ProgressBar {
 }
 
 fn describe(e: &Error) -> String {
+    let message = chain(e);
     match (e.code(), e.status()) {
-        (Some(code), Some(status)) => format!("{code} (HTTP {}): {e}", status.as_u16()),
-        (None, Some(status)) => format!("HTTP {}: {e}", status.as_u16()),
-        _ => e.to_string(),
+        (Some(code), Some(status)) => format!("{code} (HTTP {}): {message}", status.as_u16()),
+        (None, Some(status)) => format!("HTTP {}: {message}", status.as_u16()),
+        _ => message,
     }
+}
+
+/// An error's message and its causes', joined by ": ".
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 fn text_line(o: &BulkOutcome<Source>) -> String {
@@ -250,7 +263,11 @@ fn text_line(o: &BulkOutcome<Source>) -> String {
     match &o.outcome {
         Outcome::Revoked(_) => format!("revoked {id}"),
         Outcome::AlreadyGone(e) => format!("already-gone {id}: {}", describe(e)),
-        Outcome::Refused(e) => format!("refused {id} ({}): refused before sending: {e}", o.tag),
+        Outcome::Refused(e) => format!(
+            "refused {id} ({}): refused before sending: {}",
+            o.tag,
+            chain(e)
+        ),
         Outcome::Duplicate => format!(
             "duplicate {id} ({}): sent once, under its first occurrence",
             o.tag
@@ -268,8 +285,8 @@ fn json_line(o: &BulkOutcome<Source>) -> String {
         Source::Line(n) => value["line"] = n.into(),
     }
     let error = match &o.outcome {
-        Outcome::AlreadyGone(e) | Outcome::Failed(e) => Some(e.to_string()),
-        Outcome::Refused(e) => Some(e.to_string()),
+        Outcome::AlreadyGone(e) | Outcome::Failed(e) => Some(chain(e)),
+        Outcome::Refused(e) => Some(chain(e)),
         _ => None,
     };
     if let Outcome::AlreadyGone(e) | Outcome::Failed(e) = &o.outcome {
