@@ -160,3 +160,63 @@ fn every_upstream_spec_generates_and_compiles() {
         "build script did not rerun:\n{stderr}"
     );
 }
+
+/// The vendored spec with `edit` applied, written where the generator
+/// reads specs from (a file, as `S2_OPENAPI_SPEC` names one).
+fn edited_spec(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut doc = s2_openapi_codegen::load::load(&root().join("openapi/s2.yaml")).unwrap();
+    edit(&mut doc);
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
+    path
+}
+
+/// What the build script would print for a spec the generator refuses:
+/// one line, naming `says`.
+fn refused_with_one_line(spec: &Path, says: &str) {
+    let err = match s2_openapi_codegen::generate(spec) {
+        Ok(_) => panic!("{} was accepted", spec.display()),
+        Err(err) => err,
+    };
+    assert!(
+        matches!(err, s2_openapi_codegen::CodegenError::Invalid(_)),
+        "{err}"
+    );
+    let line = s2_openapi_codegen::one_line(&err.to_string());
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(!line.contains("panicked"), "{line}");
+    assert!(line.contains(says), "{line}");
+}
+
+#[test]
+fn hostile_operation_ids_are_refused_before_reaching_cargo() {
+    for (name, id) in [
+        ("newline-id", "x\ncargo::warning=INJECTED"),
+        ("quote-id", "revoke\"access"),
+        ("env-id", "x\rcargo::rustc-env=S2=1"),
+    ] {
+        let spec = edited_spec(name, |doc| {
+            doc["paths"]["/access-tokens/{id}"]["delete"]["operationId"] = id.into();
+        });
+        refused_with_one_line(&spec, "DELETE \"/access-tokens/{id}\": operationId");
+    }
+}
+
+#[test]
+fn a_misspelt_type_and_a_ref_to_itself_are_refused_where_they_are() {
+    let spec = edited_spec("misspelt-type", |doc| {
+        doc["components"]["schemas"]["AccessTokenIdStr"]["type"] = "strin".into();
+    });
+    refused_with_one_line(
+        &spec,
+        "`type: strin` at /components/schemas/AccessTokenIdStr",
+    );
+    let spec = edited_spec("self-ref", |doc| {
+        doc["components"]["schemas"]["ErrorInfo"] =
+            serde_json::json!({"$ref": "#/components/schemas/ErrorInfo"});
+    });
+    refused_with_one_line(
+        &spec,
+        "at /components/schemas/ErrorInfo only refers to itself",
+    );
+}
