@@ -295,7 +295,8 @@ mod tests {
     /// why.
     #[test]
     fn refused_ids_are_refused_with_a_reason_whichever_rule_comes_first() {
-        let cases: [(&str, fn(&IdRejection) -> bool); 9] = [
+        type Expected = fn(&IdRejection) -> bool;
+        let cases: [(&str, Expected); 9] = [
             ("", |r| *r == IdRejection::Empty),
             (&"x".repeat(97), |r| {
                 matches!(r, IdRejection::TooManyBytes(97))

@@ -189,3 +189,18 @@ pub fn silent_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     });
     (endpoint, accepted)
 }
+
+/// [`silent_endpoint`], telling of each connection as it takes it.
+pub fn silent_server_notifying() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (taken, notify) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming().flatten() {
+            held.push(socket);
+            let _ = taken.send(());
+        }
+    });
+    (endpoint, notify)
+}
