@@ -37,14 +37,20 @@ fn main() {
     }
     // `#[cfg(s2_operation = "create_basin")]` lets code and tests follow
     // what the spec offers.
-    for id in &generated.operation_ids {
+    // Validation refuses other ids; filtered again here, as this line is
+    // cargo's protocol.
+    let plain = s2_openapi_codegen::validate::is_plain_name;
+    for id in generated.operation_ids.iter().filter(|id| plain(id)) {
         println!("cargo::rustc-cfg=s2_operation=\"{id}\"");
     }
     match generated.wrapper_support {
         Ok(()) => println!("cargo::rustc-cfg=s2_openapi_wrapper"),
         Err(missing) if generated_only() => println!(
-            "cargo::warning=building the generated bindings only ({}: {missing})",
-            spec.display()
+            "cargo::warning={}",
+            s2_openapi_codegen::one_line(&format!(
+                "building the generated bindings only ({}: {missing})",
+                spec.display()
+            ))
         ),
         Err(missing) => fail(&format!(
             "{} cannot back the s2-openapi wrapper: {missing}. \
@@ -58,6 +64,7 @@ fn generated_only() -> bool {
     std::env::var("S2_OPENAPI_GENERATED_ONLY").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
+/// Cargo's directives are lines: what the spec controls is put on one.
 fn fail(message: &str) {
-    println!("cargo::error={message}");
+    println!("cargo::error={}", s2_openapi_codegen::one_line(message));
 }

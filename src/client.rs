@@ -207,7 +207,12 @@ impl Client {
                 confirmation = ?revoked.confirmation,
                 "revoked"
             ),
-            Err(e) => tracing::debug!(parent: &span, latency_ms, error = %e, "revoke failed"),
+            Err(e) => tracing::debug!(
+                parent: &span,
+                latency_ms,
+                error = e as &(dyn std::error::Error + 'static),
+                "revoke failed"
+            ),
         }
         result
     }

@@ -15,7 +15,8 @@ use crate::retry::RetryPolicy;
 /// Environment variable holding the access token.
 pub const ENV_ACCESS_TOKEN: &str = "S2_ACCESS_TOKEN";
 /// Environment variable holding the account endpoint, such as
-/// `http://localhost:8080` (as S2's own SDK reads it).
+/// `http://localhost:8080` or `aws.s2.dev` (as S2's own SDK reads it:
+/// `[scheme://]host[:port]`, https when no scheme is given).
 pub const ENV_ACCOUNT_ENDPOINT: &str = "S2_ACCOUNT_ENDPOINT";
 
 /// Environment variable holding the basin endpoint
@@ -126,15 +127,22 @@ impl ClientBuilder {
         self
     }
 
-    /// The endpoint: a `http` or `https` URL, with or without a trailing
-    /// `/`, with or without the API's `/v1` path (it is added when
-    /// missing). A path before `/v1` (a proxy prefix) is kept.
+    /// The endpoint, in the forms S2's SDK accepts, `[scheme://]host[:port]`
+    /// (`https` when no scheme is given, as in `aws.s2.dev` or
+    /// `localhost:8080`), or a full `http` or `https` URL: with or without a
+    /// trailing `/`, with or without the API's `/v1` path (it is added when
+    /// missing). A path before `/v1` (a proxy prefix) is kept. Plain `http`
+    /// is for loopback only unless [`allow_insecure_http`](Self::allow_insecure_http).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
         self
     }
 
-    /// How long to wait for a connection. Default 3 s.
+    /// How long to wait for a connection. Default 3 s. A connection not
+    /// made in time is an [`Error::Connect`]: nothing was sent. Keep it
+    /// below the [`request_timeout`](Self::request_timeout): an attempt
+    /// whose request timeout passes first is an [`Error::Timeout`], which
+    /// counts as one that may have reached S2.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -313,9 +321,21 @@ fn api_prefix() -> String {
 
 /// Normalizes an endpoint to the base URL the generated client expects:
 /// `scheme://authority[/prefix]/v1`, no trailing `/`.
+///
+/// Without `://` the endpoint is an authority, `host[:port]`, reached over
+/// https: S2's SDK reads `S2_ACCOUNT_ENDPOINT` so (`AccountEndpoint` in
+/// `s2-sdk`'s `types.rs`: `[scheme://]authority`).
 pub(crate) fn base_url(endpoint: &str) -> Result<Url, String> {
-    let mut url = Url::parse(endpoint.trim())
-        .map_err(|e| format!("endpoint {endpoint:?} is not a URL: {e}"))?;
+    let trimmed = endpoint.trim();
+    let url = if trimmed.contains("://") {
+        Url::parse(trimmed)
+    } else {
+        let authority: http::uri::Authority = trimmed
+            .parse()
+            .map_err(|e| format!("endpoint {endpoint:?} is not a URL, nor a host[:port]: {e}"))?;
+        Url::parse(&format!("https://{authority}"))
+    };
+    let mut url = url.map_err(|e| format!("endpoint {endpoint:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "endpoint {endpoint:?} must use http or https, not {}",
@@ -358,6 +378,11 @@ mod tests {
             ("https://aws.s2.dev/v1", "https://aws.s2.dev/v1"),
             ("https://proxy.test/s2", "https://proxy.test/s2/v1"),
             (" http://[::1]:9/ ", "http://[::1]:9/v1"),
+            // S2's SDK forms: an authority alone is https.
+            ("localhost:8080", "https://localhost:8080/v1"),
+            ("aws.s2.dev", "https://aws.s2.dev/v1"),
+            ("127.0.0.1:9", "https://127.0.0.1:9/v1"),
+            ("[::1]:8443", "https://[::1]:8443/v1"),
         ] {
             assert_eq!(base_url(given).unwrap().as_str(), base, "{given}");
         }
@@ -366,9 +391,11 @@ mod tests {
     #[test]
     fn bad_endpoints_are_refused_with_a_reason() {
         for (given, says) in [
-            ("localhost:8080", "must use http or https"),
             ("ftp://x", "must use http or https"),
             ("not a url", "is not a URL"),
+            ("localhost:8080/v1", "is not a URL"),
+            ("user@localhost", "credentials"),
+            ("", "is not a URL"),
             ("http://user:pw@host", "credentials"),
             ("http://host/?a=b", "query"),
             ("http://host/#x", "fragment"),
@@ -376,6 +403,24 @@ mod tests {
             let err = base_url(given).unwrap_err();
             assert!(err.contains(says), "{given}: {err}");
             assert!(!err.contains("pw@"), "{err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// `host[:port]` means the same as `https://host[:port]`.
+        #[test]
+        fn an_authority_alone_is_https(
+            host in "[a-z][a-z0-9-]{0,20}(\\.[a-z][a-z0-9-]{0,20}){0,3}",
+            port in proptest::option::of(1u16..),
+        ) {
+            let authority = match port {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            };
+            let bare = base_url(&authority);
+            let full = base_url(&format!("https://{authority}"));
+            proptest::prop_assert_eq!(&bare, &full);
+            proptest::prop_assert!(bare.is_ok(), "{:?}", bare);
         }
     }
 

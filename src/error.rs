@@ -5,6 +5,7 @@ use std::fmt;
 use reqwest::StatusCode;
 
 use crate::id::InvalidId;
+use crate::layer::FailureKind;
 
 /// Everything that can go wrong with a call, told apart by stage: refused
 /// before sending ([`InvalidConfig`](Error::InvalidConfig),
@@ -26,14 +27,18 @@ pub enum Error {
     /// S2 answered with an error status and an `ErrorInfo` body.
     #[error(transparent)]
     Api(ApiError),
-    /// The request or its response did not complete in time.
-    #[error("request to S2 timed out: {0}")]
+    /// The request or its response did not complete in time, once a
+    /// connection was made: the request may have reached S2.
+    #[error("request to S2 timed out")]
     Timeout(#[source] TransportError),
-    /// No connection could be made to the endpoint.
-    #[error("cannot connect to S2: {0}")]
+    /// No connection could be made to the endpoint (refused, unreachable,
+    /// TLS handshake failed, or not made within the connect timeout).
+    /// Nothing was sent.
+    #[error("cannot connect to S2")]
     Connect(#[source] TransportError),
-    /// Another failure on the way (connection reset, TLS, HTTP protocol).
-    #[error("transport error talking to S2: {0}")]
+    /// Another failure on the way (connection reset, HTTP protocol): the
+    /// request may have reached S2.
+    #[error("transport error talking to S2")]
     Transport(#[source] TransportError),
     /// A response the spec does not describe and that carries no
     /// `ErrorInfo`: a redirect, an HTML error page, a malformed body.
@@ -80,13 +85,7 @@ impl Error {
     /// [`is_retryable_status`]). Never 400, 401, 403, 404, 409 or 422 with
     /// a non-transient code. Revoking is idempotent, so retrying it is safe.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Timeout(_) | Self::Connect(_) | Self::Transport(_) => true,
-            Self::Api(e) => e.is_retryable(),
-            Self::UnexpectedResponse(e) => is_retryable_status(e.status),
-            Self::Response(e) => is_retryable_status(e.status),
-            _ => false,
-        }
+        FailureKind::of_error(self).is_some_and(|kind| kind.is_retryable())
     }
 
     /// Whether the call was refused before anything was sent.
@@ -97,23 +96,50 @@ impl Error {
         )
     }
 
-    /// Whether the call timed out.
+    /// Whether the call timed out: [`Error::Timeout`], or an
+    /// [`Error::Connect`] because the connect timeout passed.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout(_))
+        match self {
+            Self::Timeout(_) => true,
+            Self::Connect(e) => e.reqwest().is_some_and(reqwest::Error::is_timeout),
+            _ => false,
+        }
     }
 
-    /// Whether no connection could be made.
+    /// Whether no connection could be made (nothing was sent).
     pub fn is_connect(&self) -> bool {
         matches!(self, Self::Connect(_))
     }
 
+    /// Whether the failed request may nonetheless have been carried out:
+    /// it may have reached S2 and no answer says it was not. True for
+    /// [`Error::Timeout`] and [`Error::Transport`], S2's codes with possible
+    /// side effects (see [`ApiError::has_no_side_effects`]), other answers
+    /// with status 408, 500 or 504, and a success whose body did not match
+    /// the spec. False when nothing was sent ([`Error::Connect`], refused
+    /// input) and for every other answer. The request layer applies the
+    /// same rule to each attempt.
+    ///
+    /// A retry that then finds the resource gone may be seeing this
+    /// attempt's effect; after an error for which this is false it is not.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            Self::InvalidBody(_) => true,
+            _ => FailureKind::of_error(self).is_some_and(|kind| kind.outcome_unknown()),
+        }
+    }
+
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        // Connect first: reqwest marks a connect timeout both `is_connect`
+        // and `is_timeout`, and a request that never connected was never
+        // sent.
+        let connect = e.is_connect();
+        let timeout = e.is_timeout();
         let transport = TransportError(Box::new(e));
-        let e = transport.reqwest();
-        if e.is_some_and(reqwest::Error::is_timeout) {
-            Self::Timeout(transport)
-        } else if e.is_some_and(reqwest::Error::is_connect) {
+        if connect {
             Self::Connect(transport)
+        } else if timeout {
+            Self::Timeout(transport)
         } else {
             Self::Transport(transport)
         }
@@ -136,8 +162,13 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// A failure below HTTP (connection, TLS, protocol), with its cause as
-/// [`source`](std::error::Error::source).
+/// A failure below HTTP (connection, TLS, protocol): the cause of
+/// [`Error::Timeout`], [`Error::Connect`] and [`Error::Transport`].
+///
+/// It stands for its cause: its `Display` is the cause's own message (such
+/// as reqwest's "error sending request for url (...)") and its
+/// [`source`](std::error::Error::source) the cause's source, so walking the
+/// chain prints each message once.
 #[derive(Debug)]
 pub struct TransportError(Box<dyn std::error::Error + Send + Sync>);
 
@@ -149,25 +180,13 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // reqwest's message plus its innermost cause, which says what
-        // actually happened ("Connection refused", "connection reset").
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        let mut last = None;
-        while let Some(s) = source {
-            last = Some(s);
-            source = s.source();
-        }
-        if let Some(last) = last {
-            write!(f, ": {last}")?;
-        }
-        Ok(())
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+        self.0.source()
     }
 }
 

@@ -268,16 +268,55 @@ mod tests {
     }
 
     #[test]
-    fn each_rule_names_its_reason() {
-        assert_eq!(reason(""), IdRejection::Empty);
-        assert!(matches!(reason(&"x".repeat(97)), IdRejection::Spec(r) if r.contains("96")));
+    fn s2_rules_and_the_path_guard_name_their_reason() {
+        assert_eq!(s2_rules(""), Err(IdRejection::Empty));
         // 60 characters, 120 bytes: the spec allows it, S2 does not.
-        assert_eq!(reason(&"é".repeat(60)), IdRejection::TooManyBytes(120));
-        assert_eq!(reason("."), IdRejection::DotSegment);
-        assert_eq!(reason(".."), IdRejection::DotSegment);
-        assert_eq!(reason("a\0b"), IdRejection::Nul);
+        assert_eq!(
+            s2_rules(&"é".repeat(60)),
+            Err(IdRejection::TooManyBytes(120))
+        );
+        assert_eq!(s2_rules("."), Err(IdRejection::DotSegment));
+        assert_eq!(s2_rules(".."), Err(IdRejection::DotSegment));
+        assert_eq!(s2_rules("a\0b"), Err(IdRejection::Nul));
+        s2_rules(&"é".repeat(48)).unwrap();
+        let base = Url::parse("http://localhost/v1/").unwrap();
         for id in ["..\\admin", "a\\b", "\\", "..\\..\\x"] {
-            assert_eq!(reason(id), IdRejection::NotOnePathSegment, "{id:?}");
+            assert_eq!(
+                revoke_url(&base, id),
+                Err(IdRejection::NotOnePathSegment),
+                "{id:?}"
+            );
+        }
+    }
+
+    /// Through [`AccessTokenId::new`], which checks the spec's type first:
+    /// a newer spec (a `pattern`, another `maxLength`) may refuse an id
+    /// before S2's rules do. Whichever refuses it, it is refused and says
+    /// why.
+    #[test]
+    fn refused_ids_are_refused_with_a_reason_whichever_rule_comes_first() {
+        type Expected = fn(&IdRejection) -> bool;
+        let cases: [(&str, Expected); 9] = [
+            ("", |r| *r == IdRejection::Empty),
+            (&"x".repeat(97), |r| {
+                matches!(r, IdRejection::TooManyBytes(97))
+                    || matches!(r, IdRejection::Spec(m) if m.contains("96"))
+            }),
+            (&"é".repeat(60), |r| *r == IdRejection::TooManyBytes(120)),
+            (".", |r| *r == IdRejection::DotSegment),
+            ("..", |r| *r == IdRejection::DotSegment),
+            ("a\0b", |r| *r == IdRejection::Nul),
+            ("..\\admin", |r| *r == IdRejection::NotOnePathSegment),
+            ("a\\b", |r| *r == IdRejection::NotOnePathSegment),
+            ("\\", |r| *r == IdRejection::NotOnePathSegment),
+        ];
+        for (id, expected) in cases {
+            let reason = reason(id);
+            assert!(
+                expected(&reason) || matches!(&reason, IdRejection::Spec(m) if !m.is_empty()),
+                "{id:?}: {reason:?}"
+            );
+            assert!(!reason.to_string().is_empty());
         }
     }
 

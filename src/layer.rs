@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
-use crate::error::{ApiError, is_retryable_status};
+use crate::error::{ApiError, Error, is_retryable_status};
 use crate::generated;
 use crate::retry::{RetryPolicy, retry_after};
 
@@ -430,6 +430,19 @@ impl FailureKind {
         }
     }
 
+    /// What a call's error says of its last attempt; `None` for a call
+    /// refused before sending, or a response whose body did not match.
+    pub(crate) fn of_error(error: &Error) -> Option<Self> {
+        match error {
+            Error::Connect(_) => Some(Self::NotConnected),
+            Error::Timeout(_) => Some(Self::Timeout),
+            Error::Transport(_) => Some(Self::Broken),
+            Error::Api(e) => Some(Self::Api(e.clone())),
+            Error::UnexpectedResponse(_) | Error::Response(_) => error.status().map(Self::Status),
+            _ => None,
+        }
+    }
+
     /// An error response: S2's, when its body is an `ErrorInfo`.
     fn of_response(status: StatusCode, body: &[u8]) -> Self {
         #[derive(serde::Deserialize)]
@@ -454,7 +467,7 @@ impl FailureKind {
     }
 
     /// Whether the failure is transient: the same request may succeed later.
-    fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             Self::NotConnected | Self::Timeout | Self::Broken => true,
             Self::Api(e) => e.is_retryable(),

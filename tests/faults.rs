@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 
 use s2_openapi::{Client, Confirmation, Error, ErrorCode, RetryPolicy};
 use support::faults::{
-    ATTEMPT_TIMEOUT, Fault, FaultServer, client, error_info, reply, with_header,
+    ATTEMPT_TIMEOUT, Fault, FaultServer, client, error_info, read_head, reply, with_header,
 };
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
 
 async fn run(script: Vec<Fault>) -> (Result<s2_openapi::Revoked, Error>, usize, Duration) {
     let server = FaultServer::start(script).await;
@@ -101,8 +103,8 @@ async fn not_found_after_an_uncertain_attempt_is_reported_as_gone() {
 }
 
 #[tokio::test]
-async fn reset_during_the_response_is_retried() {
-    let (result, attempts, elapsed) = run(vec![Fault::ResetMidBody]).await;
+async fn a_connection_closed_during_the_response_is_retried() {
+    let (result, attempts, elapsed) = run(vec![Fault::CloseMidBody]).await;
     let err = result.unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(attempts, 3);
@@ -268,7 +270,7 @@ async fn the_overall_deadline_bounds_the_call() {
     let started = Instant::now();
     let err = client.revoke_access_token("tok-1").await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(err.to_string().contains("deadline"), "{err}");
+    assert!(chain(&err).concat().contains("deadline"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(server.attempts(), 1);
 }
@@ -296,17 +298,110 @@ async fn retries_can_be_turned_off() {
 
 #[tokio::test]
 async fn dropping_the_future_stops_the_call() {
-    let server = FaultServer::start(vec![Fault::Hang]).await;
-    let client = client(&server.endpoint);
+    // A server that says when the request has arrived and when the client
+    // has closed its connection.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived, request_arrived) = tokio::sync::oneshot::channel();
+    let (closed, connection_closed) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        assert!(read_head(&mut socket).await.is_some());
+        let _ = arrived.send(());
+        let mut rest = [0u8; 64];
+        while socket.read(&mut rest).await.is_ok_and(|n| n > 0) {}
+        let _ = closed.send(());
+    });
+    // Attempts that would run for a minute, were the call to go on.
+    let client = Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&endpoint)
+        .request_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     let call = client.revoke_access_token("tok-1");
-    assert!(
-        tokio::time::timeout(Duration::from_millis(100), call)
-            .await
-            .is_err()
-    );
-    assert_eq!(server.attempts(), 1);
-    // Were the call still running, its attempt would time out at 300 ms and
-    // a retry would reach the server.
-    tokio::time::sleep(ATTEMPT_TIMEOUT * 3).await;
-    assert_eq!(server.attempts(), 1);
+    tokio::select! {
+        result = call => panic!("the server never answers, yet: {result:?}"),
+        _ = request_arrived => {}
+    }
+    // The call is dropped: its connection closes now, not when its attempt
+    // would have timed out (the bound only keeps a failure from hanging).
+    tokio::time::timeout(Duration::from_secs(30), connection_closed)
+        .await
+        .expect("the connection is still open: the dropped call goes on")
+        .unwrap();
+}
+
+/// An error's message and its sources', outermost first: what reporters
+/// such as anyhow's `{:#}` join with ": ".
+fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Each message of the chain says something of its own: none is empty and
+/// none contains another.
+fn assert_said_once(error: &Error) -> Vec<String> {
+    let messages = chain(error);
+    for (i, outer) in messages.iter().enumerate() {
+        assert!(!outer.is_empty(), "{messages:?}");
+        for inner in &messages[i + 1..] {
+            assert!(!outer.contains(inner.as_str()), "{messages:?}");
+        }
+    }
+    messages
+}
+
+#[tokio::test]
+async fn error_chains_say_each_thing_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let one_attempt = |endpoint: &str| {
+        Client::builder()
+            .access_token(support::TOKEN)
+            .endpoint(endpoint)
+            .request_timeout(ATTEMPT_TIMEOUT)
+            .retry_policy(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    };
+
+    let err = one_attempt(&closed)
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    let messages = assert_said_once(&err);
+    assert_eq!(messages[0], "cannot connect to S2");
+    assert!(messages.len() > 2, "the cause is kept: {messages:?}");
+
+    let (result, _, _) = run(vec![Fault::Reset]).await;
+    let messages = assert_said_once(&result.unwrap_err());
+    assert_eq!(messages[0], "transport error talking to S2");
+    assert!(messages.len() > 2, "the cause is kept: {messages:?}");
+
+    let server = FaultServer::start(vec![Fault::Hang]).await;
+    let err = one_attempt(&server.endpoint)
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    let messages = assert_said_once(&err);
+    assert_eq!(messages[0], "request to S2 timed out");
+    assert!(messages.len() > 1, "the cause is kept: {messages:?}");
+
+    let err = Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&server.endpoint)
+        .request_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .revoke_access_token("tok-1")
+        .await
+        .unwrap_err();
+    let messages = assert_said_once(&err);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[1].contains("deadline"), "{messages:?}");
 }

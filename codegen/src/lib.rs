@@ -20,6 +20,22 @@ pub mod validate;
 pub use error::CodegenError;
 pub use generate::{Generated, SpecInfo, generate, generate_from_value};
 
+/// `message` on one line, for cargo's build-script protocol: each control
+/// character (a line break would start a directive of its own, such as
+/// `cargo::warning=` or `cargo::rustc-env=`) is written as its Rust escape.
+pub fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A unified diff from the committed snapshot to the generated one, or
 /// `None` when they match.
 pub fn snapshot_diff(committed: &str, generated: &str) -> Option<String> {
@@ -33,4 +49,18 @@ pub fn snapshot_diff(committed: &str, generated: &str) -> Option<String> {
             )
             .to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_leaves_no_line_break() {
+        let line = one_line("bad `type: x\ncargo::warning=INJECTED` at /a\r\u{2028}\u{85}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(!line.contains(['\n', '\r', '\u{85}']), "{line}");
+        assert!(line.contains("x\\ncargo::warning=INJECTED"), "{line}");
+        assert_eq!(one_line("plain: ok é"), "plain: ok é");
+    }
 }

@@ -6,29 +6,65 @@ use serde_json::Value;
 use crate::CodegenError;
 use crate::lower::HTTP_METHODS;
 
-/// Checks that every local `$ref` points at something and that every path
-/// template variable has a matching path parameter.
+/// Checks that every local `$ref` points at a schema (not at nothing, and
+/// not only at more `$ref`s leading back to itself), that every schema
+/// `type` is a JSON Schema type, that every operation id is a plain name,
+/// and that every path template variable has a matching path parameter.
 pub fn validate(doc: &Value) -> Result<(), CodegenError> {
-    check_refs(doc, doc, &mut String::new())?;
+    check_nodes(doc, doc, &mut String::new())?;
+    check_operation_ids(doc)?;
     check_path_parameters(doc)
 }
 
-fn check_refs(doc: &Value, node: &Value, at: &mut String) -> Result<(), CodegenError> {
+/// The types JSON Schema defines (`null` only in OpenAPI 3.1).
+const SCHEMA_TYPES: [&str; 7] = [
+    "string", "number", "integer", "boolean", "array", "object", "null",
+];
+
+/// Keys whose values are data or not schemas, so a `type` in them is not a
+/// schema type: examples, defaults, enumerations, and security schemes
+/// (`type: http`).
+fn holds_no_schema_types(key: &str) -> bool {
+    matches!(
+        key,
+        "example" | "examples" | "default" | "enum" | "const" | "securitySchemes"
+    ) || key.starts_with("x-")
+}
+
+fn check_nodes(doc: &Value, node: &Value, at: &mut String) -> Result<(), CodegenError> {
+    let here = |at: &str| {
+        if at.is_empty() {
+            "/".to_owned()
+        } else {
+            at.to_owned()
+        }
+    };
     match node {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref")
-                && resolve(doc, reference).is_none()
-            {
-                let at = if at.is_empty() { "/" } else { at.as_str() };
-                return Err(CodegenError::Invalid(format!(
-                    "`$ref: {reference}` at {at} points at nothing"
-                )));
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                check_ref(doc, reference, &here(at))?;
+            }
+            match map.get("type") {
+                Some(Value::String(ty)) if !SCHEMA_TYPES.contains(&ty.as_str()) => {
+                    return Err(unknown_type(ty, &here(at)));
+                }
+                Some(Value::Array(types)) => {
+                    for ty in types {
+                        if !ty.as_str().is_some_and(|ty| SCHEMA_TYPES.contains(&ty)) {
+                            return Err(unknown_type(&ty.to_string(), &here(at)));
+                        }
+                    }
+                }
+                _ => {}
             }
             for (key, child) in map {
+                if holds_no_schema_types(key) {
+                    continue;
+                }
                 let len = at.len();
                 at.push('/');
                 at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                check_refs(doc, child, at)?;
+                check_nodes(doc, child, at)?;
                 at.truncate(len);
             }
             Ok(())
@@ -37,13 +73,78 @@ fn check_refs(doc: &Value, node: &Value, at: &mut String) -> Result<(), CodegenE
             for (i, child) in items.iter().enumerate() {
                 let len = at.len();
                 at.push_str(&format!("/{i}"));
-                check_refs(doc, child, at)?;
+                check_nodes(doc, child, at)?;
                 at.truncate(len);
             }
             Ok(())
         }
         _ => Ok(()),
     }
+}
+
+fn unknown_type(ty: &str, at: &str) -> CodegenError {
+    CodegenError::Invalid(format!(
+        "`type: {ty}` at {at} is not a JSON Schema type (one of {})",
+        SCHEMA_TYPES.join(", ")
+    ))
+}
+
+/// Follows `reference` through targets that are themselves `$ref`s: it
+/// must end at something that is not a reference.
+fn check_ref(doc: &Value, reference: &str, at: &str) -> Result<(), CodegenError> {
+    let mut chain = vec![reference];
+    let mut next = reference;
+    loop {
+        let Some(target) = resolve(doc, next) else {
+            return Err(CodegenError::Invalid(format!(
+                "`$ref: {next}` at {at} points at nothing"
+            )));
+        };
+        let Some(Value::String(reference)) = target.get("$ref") else {
+            return Ok(());
+        };
+        if chain.contains(&reference.as_str()) {
+            chain.push(reference);
+            return Err(CodegenError::Invalid(format!(
+                "`$ref` at {at} only refers to itself ({}): it never reaches a schema",
+                chain.join(" -> ")
+            )));
+        }
+        chain.push(reference);
+        next = reference;
+    }
+}
+
+/// Whether an operation id is a plain name: ASCII letters, digits, `_`,
+/// `-` and `.`. Ids reach Rust code and cargo's build-script protocol
+/// (`cfg(s2_operation = "...")`), where a quote or a line break would
+/// carry something else.
+pub fn is_plain_name(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn check_operation_ids(doc: &Value) -> Result<(), CodegenError> {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for (path, item) in paths {
+        for method in HTTP_METHODS {
+            let Some(id) = item.get(method).and_then(|op| op.get("operationId")) else {
+                continue;
+            };
+            if !id.as_str().is_some_and(is_plain_name) {
+                return Err(CodegenError::Invalid(format!(
+                    "{} {path:?}: operationId {id} is not a plain name \
+                     (ASCII letters, digits, `_`, `-`, `.`)",
+                    method.to_uppercase()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Resolves a local reference (`#/a/b`); other references are not supported.
@@ -110,6 +211,92 @@ mod tests {
         let err = validate(&doc).unwrap_err().to_string();
         assert!(err.contains("#/components/schemas/Missing"), "{err}");
         assert!(err.contains("/components/schemas/A"), "{err}");
+    }
+
+    #[test]
+    fn refs_that_only_lead_back_to_themselves_are_reported() {
+        let doc = json!({"paths": {}, "components": {"schemas": {
+            "A": {"$ref": "#/components/schemas/A"},
+        }}});
+        let err = validate(&doc).unwrap_err().to_string();
+        assert!(err.contains("at /components/schemas/A"), "{err}");
+        assert!(err.contains("refers to itself"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        let doc = json!({"paths": {}, "components": {"schemas": {
+            "A": {"properties": {"b": {"$ref": "#/components/schemas/B"}}},
+            "B": {"$ref": "#/components/schemas/C"},
+            "C": {"description": "loops", "$ref": "#/components/schemas/B"},
+        }}});
+        let err = validate(&doc).unwrap_err().to_string();
+        assert!(
+            err.contains("at /components/schemas/A/properties/b"),
+            "{err}"
+        );
+        // A schema that contains itself through a property is recursion,
+        // not a loop of references.
+        let doc = json!({"paths": {}, "components": {"schemas": {
+            "Node": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}},
+            "Alias": {"$ref": "#/components/schemas/Node"},
+        }}});
+        validate(&doc).unwrap();
+    }
+
+    #[test]
+    fn misspelt_schema_types_are_reported_with_their_location() {
+        let doc = json!({"paths": {}, "components": {"schemas": {
+            "A": {"type": "object", "properties": {"name": {"type": "strin"}}},
+        }}});
+        let err = validate(&doc).unwrap_err().to_string();
+        assert!(err.contains("`type: strin`"), "{err}");
+        assert!(
+            err.contains("at /components/schemas/A/properties/name"),
+            "{err}"
+        );
+        let doc = json!({"paths": {}, "components": {"schemas": {
+            "A": {"type": ["string", "nul"]},
+        }}});
+        let err = validate(&doc).unwrap_err().to_string();
+        assert!(
+            err.contains("\"nul\"") && err.contains("/components/schemas/A"),
+            "{err}"
+        );
+        // `type` elsewhere is not a schema type: a property named `type`,
+        // a security scheme, example data, extensions.
+        let doc = json!({
+            "paths": {},
+            "components": {
+                "schemas": {"A": {
+                    "type": ["object", "null"],
+                    "properties": {"type": {"type": "string", "example": {"type": "dog"}}},
+                    "x-vendor": {"type": "whatever"},
+                }},
+                "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+            }
+        });
+        validate(&doc).unwrap();
+    }
+
+    #[test]
+    fn operation_ids_that_could_carry_anything_else_are_refused() {
+        for hostile in [
+            "x\ncargo::warning=INJECTED",
+            "x\"",
+            "a\\b",
+            "x\rcargo::rustc-env=A=B",
+            "",
+            "space d",
+        ] {
+            let doc = json!({"paths": {"/a": {"get": {"operationId": hostile}}}});
+            let err = validate(&doc).unwrap_err().to_string();
+            assert!(err.contains("GET \"/a\": operationId"), "{err}");
+            assert!(!err.contains('\n') && !err.contains('\r'), "{err}");
+        }
+        let doc = json!({"paths": {"/a": {"get": {"operationId": 7}}}});
+        assert!(validate(&doc).is_err());
+        for plain in ["revoke_access_token", "listBasins", "v1.get-thing"] {
+            let doc = json!({"paths": {"/a": {"get": {"operationId": plain}}}});
+            validate(&doc).unwrap();
+        }
     }
 
     #[test]

@@ -1,20 +1,24 @@
 //! `s2-revoke`: revoke S2 access tokens by id, one or a million.
 //!
-//! Ids come from arguments and/or `--from-file PATH` (`-` for stdin), one
-//! per line; blank lines and surrounding whitespace are ignored. The token
+//! Ids come from arguments and/or `--from-file PATH`, one per line; a lone
+//! `-` (as an argument or as `PATH`) reads standard input. Blank lines and
+//! surrounding whitespace are ignored. The token
 //! comes from `S2_ACCESS_TOKEN` or `--access-token-file`, never from an
 //! argument (arguments are visible to other users of the machine).
 //!
 //! Every input id gets exactly one outcome line (text, or NDJSON with
 //! `--json`), in completion order. Exit status: 0 when every id was revoked
 //! (or was already gone, or repeated an earlier one), 1 when any failed, was
-//! refused or was not attempted, 2 for usage or configuration errors.
-//! Ctrl-C stops sending, waits for requests in flight, and reports every id
-//! not attempted.
+//! refused or was not attempted, or the input was cut short (a read error,
+//! or Ctrl-C before its end), 2 for usage or configuration errors.
+//! Ctrl-C stops reading and sending, waits for requests in flight, and
+//! reports every id read but not attempted; a second Ctrl-C exits at once
+//! (status 130).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::Parser;
 use futures_util::StreamExt;
@@ -31,11 +35,13 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Args {
-    /// Access token ids to revoke.
+    /// Access token ids to revoke. A lone `-` reads ids from standard
+    /// input, one per line (an id that really is `-` can come from a file).
     #[arg(value_name = "ID", required_unless_present = "from_file")]
     ids: Vec<String>,
 
-    /// Also read ids from this file, one per line (`-` reads stdin).
+    /// Also read ids from this file, one per line (`-` reads standard
+    /// input).
     #[arg(long, value_name = "PATH")]
     from_file: Option<PathBuf>,
 
@@ -56,13 +62,10 @@ struct Args {
     #[arg(long, short)]
     quiet: bool,
 
-    /// S2 account endpoint, such as http://localhost:8080 [default: the spec's server]
-    #[arg(
-        long,
-        env = "S2_ACCOUNT_ENDPOINT",
-        value_name = "URL",
-        conflicts_with = "local"
-    )]
+    /// S2 account endpoint: `[scheme://]host[:port]` as S2's SDK reads it
+    /// (https when no scheme is given), or a URL with a path prefix
+    /// [default: S2_ACCOUNT_ENDPOINT, else the spec's server]
+    #[arg(long, value_name = "URL", conflicts_with = "local")]
     endpoint: Option<String>,
 
     /// Read the access token from this file (surrounding whitespace is
@@ -102,7 +105,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(run(args))
+    let code = runtime.block_on(run(args));
+    // Without waiting for blocking tasks: a read of standard input left
+    // pending by a stop would otherwise hold the exit until input ends.
+    runtime.shutdown_background();
+    code
 }
 
 /// Where an id came from, for messages.
@@ -132,6 +139,13 @@ struct Counts {
 }
 
 async fn run(args: Args) -> ExitCode {
+    let file = match input_file(&args) {
+        Ok(file) => file,
+        Err(message) => {
+            eprintln!("s2-revoke: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let (client, server) = match connect(&args).await {
         Ok(pair) => pair,
         Err(message) => {
@@ -139,7 +153,10 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let input = match input(&args).await {
+    let stop = CancellationToken::new();
+    let reading = Arc::new(Mutex::new(Reading::default()));
+    let (unreadable_lines, mut unreadable) = tokio::sync::mpsc::unbounded_channel();
+    let input = match input(&args, file, &stop, &reading, unreadable_lines).await {
         Ok(input) => input,
         Err(message) => {
             eprintln!("s2-revoke: {message}");
@@ -147,13 +164,20 @@ async fn run(args: Args) -> ExitCode {
         }
     };
 
-    let stop = CancellationToken::new();
     let watcher = {
         let stop = stop.clone();
         tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            eprintln!(
+                "s2-revoke: stopping: no more ids are read or sent; waiting for requests \
+                 in flight (Ctrl-C again to quit at once)"
+            );
+            stop.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("s2-revoke: stopping: waiting for requests in flight");
-                stop.cancel();
+                eprintln!("s2-revoke: interrupted");
+                std::process::exit(130);
             }
         })
     };
@@ -161,26 +185,47 @@ async fn run(args: Args) -> ExitCode {
     let options = BulkOptions::default()
         .with_concurrency(usize::from(args.concurrency))
         .with_lanes(usize::from(args.lanes))
-        .with_stop(stop);
+        .with_stop(stop.clone());
     let mut outcomes = std::pin::pin!(client.revoke_many(input, options));
     let mut counts = Counts::default();
     let mut stdout = std::io::stdout().lock();
-    while let Some(outcome) = outcomes.next().await {
-        count(&mut counts, &outcome.outcome);
-        let line = if args.json {
-            json_line(&outcome)
-        } else {
-            text_line(&outcome)
-        };
+    let mut emit = |line: String| {
         progress.suspend(|| {
             let _ = writeln!(stdout, "{line}");
         });
         progress.inc(1);
+    };
+    loop {
+        let line = tokio::select! {
+            Some(line) = unreadable.recv() => {
+                counts.refused += 1;
+                unreadable_line(&line, args.json)
+            }
+            outcome = outcomes.next() => {
+                let Some(outcome) = outcome else { break };
+                count(&mut counts, &outcome.outcome);
+                if args.json {
+                    json_line(&outcome)
+                } else {
+                    text_line(&outcome)
+                }
+            }
+        };
+        emit(line);
+    }
+    // Lines read after the last outcome.
+    while let Ok(line) = unreadable.try_recv() {
+        counts.refused += 1;
+        emit(unreadable_line(&line, args.json));
     }
     progress.finish_and_clear();
     watcher.abort();
+    let cut_short = reading
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .cut_short(stop.is_cancelled());
     if !args.quiet {
-        eprintln!(
+        let mut summary = format!(
             "{} revoked, {} already gone, {} refused, {} failed, {} duplicate, {} not attempted",
             counts.revoked,
             counts.already_gone,
@@ -189,14 +234,67 @@ async fn run(args: Args) -> ExitCode {
             counts.duplicate,
             counts.not_attempted
         );
+        if let Some(why) = &cut_short {
+            summary.push_str(&format!("; input cut short: {why}"));
+        }
+        eprintln!("{summary}");
     }
     if let Some(server) = server {
         let _ = server.shutdown().await;
     }
-    if counts.refused + counts.failed + counts.not_attempted == 0 {
+    if counts.refused + counts.failed + counts.not_attempted == 0 && cut_short.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// How far the input (file or standard input) was read.
+#[derive(Debug, Default)]
+struct Reading {
+    /// The last line read.
+    line: u64,
+    /// Whether its end was reached.
+    ended: bool,
+    /// The error that ended it early.
+    error: Option<String>,
+}
+
+impl Reading {
+    /// Why the input was not read to its end, if it was not.
+    fn cut_short(&self, stopped: bool) -> Option<String> {
+        if let Some(error) = &self.error {
+            Some(error.clone())
+        } else if stopped && !self.ended {
+            Some(format!("stopped after line {}", self.line))
+        } else {
+            None
+        }
+    }
+}
+
+/// A line that is not UTF-8, refused without being sent.
+struct UnreadableLine {
+    line: u64,
+    /// The line, lossily decoded.
+    shown: String,
+    reason: String,
+}
+
+fn unreadable_line(line: &UnreadableLine, json: bool) -> String {
+    if json {
+        serde_json::json!({
+            "id": line.shown,
+            "line": line.line,
+            "outcome": "refused",
+            "message": line.reason,
+        })
+        .to_string()
+    } else {
+        format!(
+            "refused {:?} (line {}): refused before sending: {}",
+            line.shown, line.line, line.reason
+        )
     }
 }
 
@@ -218,7 +316,7 @@ fn progress_bar(args: &Args) -> ProgressBar {
     if args.quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = if args.from_file.is_none() {
+    let bar = if args.from_file.is_none() && !args.ids.iter().any(|id| id == "-") {
         let bar = ProgressBar::new(args.ids.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} ETA {eta}")
@@ -238,11 +336,24 @@ fn progress_bar(args: &Args) -> ProgressBar {
 }
 
 fn describe(e: &Error) -> String {
+    let message = chain(e);
     match (e.code(), e.status()) {
-        (Some(code), Some(status)) => format!("{code} (HTTP {}): {e}", status.as_u16()),
-        (None, Some(status)) => format!("HTTP {}: {e}", status.as_u16()),
-        _ => e.to_string(),
+        (Some(code), Some(status)) => format!("{code} (HTTP {}): {message}", status.as_u16()),
+        (None, Some(status)) => format!("HTTP {}: {message}", status.as_u16()),
+        _ => message,
     }
+}
+
+/// An error's message and its causes', joined by ": ".
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 fn text_line(o: &BulkOutcome<Source>) -> String {
@@ -250,7 +361,11 @@ fn text_line(o: &BulkOutcome<Source>) -> String {
     match &o.outcome {
         Outcome::Revoked(_) => format!("revoked {id}"),
         Outcome::AlreadyGone(e) => format!("already-gone {id}: {}", describe(e)),
-        Outcome::Refused(e) => format!("refused {id} ({}): refused before sending: {e}", o.tag),
+        Outcome::Refused(e) => format!(
+            "refused {id} ({}): refused before sending: {}",
+            o.tag,
+            chain(e)
+        ),
         Outcome::Duplicate => format!(
             "duplicate {id} ({}): sent once, under its first occurrence",
             o.tag
@@ -268,8 +383,8 @@ fn json_line(o: &BulkOutcome<Source>) -> String {
         Source::Line(n) => value["line"] = n.into(),
     }
     let error = match &o.outcome {
-        Outcome::AlreadyGone(e) | Outcome::Failed(e) => Some(e.to_string()),
-        Outcome::Refused(e) => Some(e.to_string()),
+        Outcome::AlreadyGone(e) | Outcome::Failed(e) => Some(chain(e)),
+        Outcome::Refused(e) => Some(chain(e)),
         _ => None,
     };
     if let Outcome::AlreadyGone(e) | Outcome::Failed(e) = &o.outcome {
@@ -290,62 +405,132 @@ fn json_line(o: &BulkOutcome<Source>) -> String {
     value.to_string()
 }
 
-/// Argument ids, then the file's (or stdin's) non-blank lines, streamed.
-async fn input(args: &Args) -> Result<BoxStream<'static, (Source, String)>, String> {
+/// The file ids are read from, if any: `--from-file`, or standard input
+/// for a lone `-` argument (`-` as a path means standard input too).
+fn input_file(args: &Args) -> Result<Option<PathBuf>, String> {
+    let dashes = args.ids.iter().filter(|id| *id == "-").count();
+    match (dashes, &args.from_file) {
+        (0, file) => Ok(file.clone()),
+        (1, None) => Ok(Some(PathBuf::from("-"))),
+        _ => Err(
+            "standard input (`-`) and --from-file name more than one input; give one of them"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Argument ids, then the file's (or stdin's) non-blank lines, streamed
+/// until their end, a read error or a stop. Lines that are not UTF-8 go to
+/// `unreadable` instead; `reading` says how far the input got.
+async fn input(
+    args: &Args,
+    file: Option<PathBuf>,
+    stop: &CancellationToken,
+    reading: &Arc<Mutex<Reading>>,
+    unreadable: tokio::sync::mpsc::UnboundedSender<UnreadableLine>,
+) -> Result<BoxStream<'static, (Source, String)>, String> {
     let from_args = stream::iter(
         args.ids
             .clone()
             .into_iter()
             .enumerate()
+            .filter(|(_, id)| id != "-")
             .map(|(i, id)| (Source::Arg(i + 1), id)),
     );
-    let Some(path) = &args.from_file else {
+    let Some(path) = file else {
         return Ok(from_args.boxed());
     };
-    let reader: Box<dyn AsyncRead + Send + Unpin> = if path.as_os_str() == "-" {
+    let stdin = path.as_os_str() == "-";
+    let reader: Box<dyn AsyncRead + Send + Unpin> = if stdin {
         Box::new(tokio::io::stdin())
     } else {
         Box::new(
-            tokio::fs::File::open(path)
+            tokio::fs::File::open(&path)
                 .await
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
         )
     };
-    let lines = stream::unfold(
-        (BufReader::new(reader), 0u64),
-        |(mut reader, mut number)| async move {
+    let name = if stdin {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let lines = read_lines(reader, name, Arc::clone(reading), unreadable);
+    // On a stop, reading ends at once (on a terminal it would otherwise
+    // wait for the end of input); the ids already read are reported.
+    let lines = lines.take_until(stop.clone().cancelled_owned());
+    Ok(from_args.chain(lines).boxed())
+}
+
+type LineState = (
+    BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    u64,
+    String,
+    Arc<Mutex<Reading>>,
+    tokio::sync::mpsc::UnboundedSender<UnreadableLine>,
+);
+
+fn read_lines(
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    name: String,
+    reading: Arc<Mutex<Reading>>,
+    unreadable: tokio::sync::mpsc::UnboundedSender<UnreadableLine>,
+) -> impl futures_util::Stream<Item = (Source, String)> + Send {
+    let state: LineState = (BufReader::new(reader), 0, name, reading, unreadable);
+    stream::unfold(
+        state,
+        |(mut reader, mut number, name, reading, unreadable)| async move {
             let mut buf = Vec::new();
             loop {
                 buf.clear();
-                number += 1;
-                match reader.read_until(b'\n', &mut buf).await {
-                    Ok(0) => return None,
-                    Ok(_) => match std::str::from_utf8(&buf) {
-                        Ok(line) if line.trim().is_empty() => continue,
-                        Ok(line) => {
-                            return Some((
-                                (Source::Line(number), line.trim().to_owned()),
-                                (reader, number),
-                            ));
+                let read = reader.read_until(b'\n', &mut buf).await;
+                {
+                    let mut progress = reading.lock().unwrap_or_else(PoisonError::into_inner);
+                    match read {
+                        Ok(0) => {
+                            progress.ended = true;
+                            return None;
                         }
-                        // Not UTF-8: S2 ids are strings. Pass a marker the id
-                        // rules refuse, so the line is reported, not revoked.
-                        Err(_) => {
-                            return Some((
-                                (Source::Line(number), "\0<not UTF-8>".to_owned()),
-                                (reader, number),
-                            ));
+                        Ok(_) => {
+                            number += 1;
+                            progress.line = number;
                         }
-                    },
+                        Err(e) => {
+                            let error = format!("cannot read line {} of {name}: {e}", number + 1);
+                            eprintln!("s2-revoke: {error}");
+                            progress.error = Some(error);
+                            return None;
+                        }
+                    }
+                }
+                match std::str::from_utf8(&buf) {
+                    Ok(line) if line.trim().is_empty() => continue,
+                    Ok(line) => {
+                        let id = (Source::Line(number), line.trim().to_owned());
+                        return Some((id, (reader, number, name, reading, unreadable)));
+                    }
+                    // S2 ids are text: the line is reported, never sent.
                     Err(e) => {
-                        eprintln!("s2-revoke: stopped reading input at line {number}: {e}");
-                        return None;
+                        let _ = unreadable.send(UnreadableLine {
+                            line: number,
+                            shown: String::from_utf8_lossy(&buf).trim().to_owned(),
+                            reason: not_utf8(&buf, &e),
+                        });
                     }
                 }
             }
         },
-    );
-    Ok(from_args.chain(lines).boxed())
+    )
+}
+
+/// What is wrong with a line that is not UTF-8.
+fn not_utf8(line: &[u8], e: &std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let byte = line.get(at).copied().unwrap_or_default();
+    format!(
+        "the line is not UTF-8 (byte 0x{byte:02X} at byte {}), and S2 ids are UTF-8 text",
+        at + 1
+    )
 }
 
 /// Builds the client, starting the local server first with `--local`.
@@ -356,7 +541,7 @@ async fn connect(args: &Args) -> Result<(Client, Option<LocalServer>), String> {
     let mut server = None;
     if args.local {
         let local = LocalServer::builder()
-            .issue_all(args.ids.iter().cloned())
+            .issue_all(args.ids.iter().filter(|id| *id != "-").cloned())
             .start()
             .await
             .map_err(|e| format!("cannot start the local server: {e}"))?;

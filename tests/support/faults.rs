@@ -33,8 +33,10 @@ pub enum Fault {
     Reply(u16, Vec<(&'static str, String)>, Vec<u8>),
     /// Close with a TCP reset right after reading the request.
     Reset,
-    /// Send the head and part of the body of an error, then reset.
-    ResetMidBody,
+    /// Send the head and part of the body of an error, then close. (A
+    /// reset here could overtake the head unless the server waited for the
+    /// client to read it, which it cannot see.)
+    CloseMidBody,
     /// Keep the connection open and never answer.
     Hang,
     /// Send the head of an error, then the body one byte every 200 ms.
@@ -126,7 +128,7 @@ impl FaultServer {
 /// Reads one request: its head, returned, and its body (by
 /// `content-length`), read and dropped so that closing the socket is not a
 /// reset.
-async fn read_head(socket: &mut TcpStream) -> Option<String> {
+pub async fn read_head(socket: &mut TcpStream) -> Option<String> {
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
     let end = loop {
@@ -187,12 +189,10 @@ async fn act(mut socket: TcpStream, fault: Fault) -> Option<TcpStream> {
             reset(socket);
             None
         }
-        Fault::ResetMidBody => {
+        Fault::CloseMidBody => {
             let _ = socket.write_all(&head(503, &[], 1000)).await;
             let _ = socket.write_all(b"{\"code\": \"unav").await;
-            let _ = socket.flush().await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            reset(socket);
+            let _ = socket.shutdown().await;
             None
         }
         Fault::Hang => Some(socket),
