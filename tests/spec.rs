@@ -155,6 +155,33 @@ fn every_upstream_spec_generates_and_compiles() {
         stderr.contains("build-script-build"),
         "build script did not rerun:\n{stderr}"
     );
+
+    // What a hostile spec controls reaches cargo's build-script protocol
+    // as one escaped line: no directive of its own. (Here too: it shares
+    // the target dir.)
+    let injected = [
+        edited_spec("build-newline-id", |doc| {
+            doc["paths"]["/access-tokens/{id}"]["delete"]["operationId"] =
+                "x\ncargo::warning=INJECTED".into();
+        }),
+        edited_spec("build-newline-type", |doc| {
+            doc["components"]["schemas"]["ErrorInfo"]["type"] =
+                "object\ncargo::warning=INJECTED".into();
+        }),
+    ];
+    for spec in &injected {
+        let (ok, stderr) = cargo_check(spec, false, "--quiet");
+        assert!(!ok, "{} built", spec.display());
+        assert!(
+            stderr.contains("invalid OpenAPI spec")
+                && stderr.contains("\\ncargo::warning=INJECTED"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.lines().any(|l| l.trim_end().ends_with(": INJECTED")),
+            "a spec's text became a cargo directive:\n{stderr}"
+        );
+    }
 }
 
 /// The vendored spec with `edit` applied, written where the generator
