@@ -234,6 +234,7 @@ impl Client {
         let mut backoffs = policy.backoffs();
         let mut uncertain = false;
         let mut attempt = 0u32;
+        let limiter = crate::rate_limit::current();
         loop {
             attempt += 1;
             let span = tracing::debug_span!(
@@ -243,8 +244,16 @@ impl Client {
                 code = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
+            // A bulk run's rate limiter gates every attempt (rate_limit.rs).
+            let permit = match &limiter {
+                Some(limiter) => match tokio::time::timeout_at(deadline, limiter.acquire()).await {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return Err(Error::deadline(config.operation_timeout, attempt)),
+                },
+                None => None,
+            };
             // The call's start is the first attempt's.
-            let attempt_started = if attempt == 1 {
+            let attempt_started = if attempt == 1 && permit.is_none() {
                 started
             } else {
                 Instant::now()
@@ -263,6 +272,10 @@ impl Client {
             }
             if let Some(status) = meta.status {
                 span.record("status", status.as_u16());
+            }
+            if let (Some(limiter), Some(permit)) = (&limiter, permit) {
+                let throttled = meta.status == Some(StatusCode::TOO_MANY_REQUESTS);
+                limiter.observe(permit, throttled, meta.retry_after);
             }
             let error = match result {
                 Ok(status) => {

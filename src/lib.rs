@@ -42,6 +42,8 @@ mod id;
 #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
 pub mod local_server;
 #[cfg(s2_openapi_wrapper)]
+mod rate_limit;
+#[cfg(s2_openapi_wrapper)]
 mod retry;
 
 #[cfg(s2_openapi_wrapper)]
