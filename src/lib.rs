@@ -47,7 +47,7 @@ mod rate_limit;
 mod retry;
 
 #[cfg(s2_openapi_wrapper)]
-pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, MAX_BULK_LANES, Outcome};
+pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome, Outcome};
 #[cfg(s2_openapi_wrapper)]
 pub use client::{Client, Confirmation, ERROR_BODY_LIMIT, Revoked};
 #[cfg(s2_openapi_wrapper)]
