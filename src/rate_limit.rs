@@ -2,7 +2,8 @@
 //! when S2 answers 429 the run as a whole slows down, as the AWS SDK's
 //! adaptive retry mode does (aws-smithy-runtime's `ClientRateLimiter`).
 //!
-//! - Until the first 429 nothing is limited.
+//! - Until the first 429 nothing is limited (an attempt costs two atomic
+//!   operations).
 //! - A 429 pauses every attempt of the run for the `retry-after-ms` the
 //!   server asked, and cuts the rate to [`BETA`] times a reference: the rate
 //!   in force (at the first 429, the rate the run was sending at), or, when
@@ -11,7 +12,7 @@
 //!   Only a 429 to an attempt that started after the last cut cuts again,
 //!   so one burst of 429s to attempts already under way costs one cut.
 //! - Attempts then start at most at that rate, evenly spaced (each waits its
-//!   turn: a GCRA schedule with no burst).
+//!   turn: a GCRA schedule with no burst; a cut voids the turns taken).
 //! - Responses that are not 429 grow the rate back along a cubic curve
 //!   (CUBIC, as the AWS SDK does, with the curve scaled to the rate before
 //!   the cut): quickly at first, flat near that rate after [`RECOVERY`],
@@ -21,6 +22,7 @@
 //! [`RateLimiter::observe`] after it, retries included. A bulk run puts its
 //! limiter in [`LIMITER`] for the calls it makes ([`scope`], [`current`]).
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -56,6 +58,11 @@ pub(crate) fn current() -> Option<Arc<RateLimiter>> {
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
+    /// Set at the first 429: until then attempts take no lock.
+    engaged: AtomicBool,
+    /// Attempts started until then, since `created`.
+    early_sent: AtomicU32,
+    created: Instant,
     state: Mutex<State>,
 }
 
@@ -80,7 +87,7 @@ struct State {
     /// The rate cut from, and when: the cubic curve's reference.
     cut_from: f64,
     cut_at: Instant,
-    /// Attempts started.
+    /// Attempts started, from the first 429 on.
     sent: Meter,
     /// Attempts answered with anything but 429.
     admitted: Meter,
@@ -132,6 +139,9 @@ impl RateLimiter {
     pub(crate) fn new() -> Self {
         let now = Instant::now();
         Self {
+            engaged: AtomicBool::new(false),
+            early_sent: AtomicU32::new(0),
+            created: now,
             state: Mutex::new(State {
                 rate: None,
                 next: now,
@@ -152,6 +162,10 @@ impl RateLimiter {
     /// Waits until an attempt may start: after any pause, and its turn at
     /// the current rate.
     pub(crate) async fn acquire(&self) -> Permit {
+        if !self.engaged.load(Ordering::Acquire) {
+            self.early_sent.fetch_add(1, Ordering::Relaxed);
+            return Permit { cuts: 0 };
+        }
         loop {
             let (start, cuts) = {
                 let mut state = self.lock();
@@ -174,10 +188,10 @@ impl RateLimiter {
             tokio::time::sleep_until(start).await;
             let mut state = self.lock();
             let now = Instant::now();
-            // The turn was taken; a pause that began meanwhile still holds.
-            if now >= state.paused_until {
+            // The turn holds unless a cut (new turns at the new rate) or a
+            // pause came meanwhile.
+            if state.cuts == cuts && now >= state.paused_until {
                 state.sent.add(now);
-                // Scheduled under the rate of that many cuts.
                 return Permit { cuts };
             }
         }
@@ -186,6 +200,9 @@ impl RateLimiter {
     /// Learns from an attempt's response: `throttled` for a 429, with the
     /// wait the server asked for.
     pub(crate) fn observe(&self, permit: Permit, throttled: bool, retry_after: Option<Duration>) {
+        if !throttled && !self.engaged.load(Ordering::Acquire) {
+            return;
+        }
         let mut state = self.lock();
         let now = Instant::now();
         if throttled {
@@ -195,7 +212,15 @@ impl RateLimiter {
             if permit.cuts == state.cuts {
                 let current = match state.rate {
                     Some(rate) => rate,
-                    None => state.sent.recent(now).max(MIN_RATE),
+                    None => {
+                        // The first 429: the rate sent so far. Better too
+                        // high (a few more cuts) than too low (a slow climb).
+                        let elapsed = now.duration_since(self.created).max(WINDOW / 2);
+                        let sent = self.early_sent.load(Ordering::Relaxed);
+                        state.sent = Meter::new(now);
+                        state.admitted = Meter::new(now);
+                        (f64::from(sent) / elapsed.as_secs_f64()).max(MIN_RATE)
+                    }
                 };
                 state.admitted.roll(now);
                 let from = match state.admitted.last {
@@ -206,17 +231,21 @@ impl RateLimiter {
                 state.cut_at = now;
                 state.cuts += 1;
                 state.rate = Some((from * BETA).max(MIN_RATE));
-                // The turns already taken stand; the next ones follow the
-                // new rate, after the pause.
-                state.next = state.next.max(state.paused_until);
+                // Turns are taken again at the new rate, after the pause:
+                // those taken at the old rate would keep it going.
+                state.next = state.paused_until.max(now);
+                self.engaged.store(true, Ordering::Release);
             }
         } else {
             state.admitted.add(now);
             if state.rate.is_some() {
                 let since = now.duration_since(state.cut_at).as_secs_f64();
                 let curve = cubic(state.cut_from, since);
-                // Never far above what the run really sends.
-                let cap = 2.0 * state.sent.recent(now);
+                // Never far above what the run really sends (once measured).
+                let cap = match state.sent.last {
+                    Some(_) => 2.0 * state.sent.recent(now),
+                    None => f64::INFINITY,
+                };
                 state.rate = Some(curve.min(cap).max(MIN_RATE));
             }
         }
