@@ -2,18 +2,24 @@
 //! a hand-written reqwest DELETE and S2's official SDK (`s2-sdk`), per call
 //! and in bulk, over HTTP/1.1 and h2c, all against the crate's in-process
 //! local server on the same runtime; how busy that server is when alone on
-//! a thread of its own under the fastest peer; the CLI's peak memory streaming ids from stdin;
-//! code generation and no-op rebuild times. Every figure is a ratio against
-//! a baseline measured in the same run; the last lines are `name: value`.
+//! a thread of its own under the fastest peer; a bulk run against a server
+//! that rate-limits, with and without the run's rate limiter; the CLI's
+//! peak memory streaming ids from stdin; code generation and no-op rebuild
+//! times. Every figure is a ratio against a baseline measured in the same
+//! run; the last lines are `name: value`.
 //!
-//! `S2_BENCH_CALLS` (default 500 per round), `S2_BENCH_BULK` (10000) and
+//! `S2_BENCH_CALLS` (default 500 per round), `S2_BENCH_BULK` (10000),
+//! `S2_BENCH_RATE` (2000 requests per second admitted) and
 //! `S2_BENCH_STDIN_IDS` (1000000) scale the runs; `S2_BENCH_ONLY` (a
-//! comma-separated subset of `per-call,bulk,codegen,rebuild,memory`) picks
-//! sections. The raw peer sets a 3 s connect and 5 s request timeout, as the
+//! comma-separated subset of `per-call,bulk,rate-limit,codegen,rebuild,memory`)
+//! picks sections. The raw peer sets a 3 s connect and 5 s request timeout, as the
 //! wrapper and s2-sdk do by default; `S2_BENCH_RAW_NO_TIMEOUTS=1` drops them.
 
 // A benchmark: failures are bugs to see, not to handle.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -48,8 +54,6 @@ enum Variant {
     Raw,
     Generated,
     Wrapper,
-    /// The bulk API in two lanes (bulk only), to show what more lanes bring.
-    WrapperTwoLanes,
     S2Sdk,
 }
 
@@ -59,7 +63,6 @@ impl Variant {
             Self::Raw => "raw",
             Self::Generated => "generated",
             Self::Wrapper => "wrapper",
-            Self::WrapperTwoLanes => "wrapper-2-lanes",
             Self::S2Sdk => "s2-sdk",
         }
     }
@@ -144,7 +147,7 @@ async fn setup(protocol: Protocol, ids: usize, prefix: &str) -> Setup {
 /// One revoke of `id` through `variant`; panics unless it answered 204.
 async fn revoke(peers: &Peers, variant: Variant, id: String) {
     match variant {
-        Variant::Wrapper | Variant::WrapperTwoLanes => {
+        Variant::Wrapper => {
             peers.wrapper.revoke_access_token(&id).await.unwrap();
         }
         Variant::Generated => {
@@ -185,18 +188,13 @@ async fn per_call(peers: &Peers, variant: Variant, prefix: &str, n: usize) -> f6
 }
 
 /// Revokes per second of `n` revokes at `concurrency`. The wrapper goes
-/// through its bulk API (with its defaults: one lane); the others through
+/// through its bulk API (with its defaults); the others through
 /// `buffer_unordered`, as a caller would.
 async fn bulk(peers: &Peers, variant: Variant, prefix: &str, n: usize, concurrency: usize) -> f64 {
     let started = Instant::now();
     let ids = (0..n).map(|i| format!("{prefix}-{i}"));
-    let options = BulkOptions::default().with_concurrency(concurrency);
-    let lanes = match variant {
-        Variant::Wrapper => Some(options),
-        Variant::WrapperTwoLanes => Some(options.with_lanes(2)),
-        _ => None,
-    };
-    let done = if let Some(options) = lanes {
+    let done = if variant == Variant::Wrapper {
+        let options = BulkOptions::default().with_concurrency(concurrency);
         peers
             .wrapper
             .revoke_all(ids, options)
@@ -226,9 +224,6 @@ fn variants(protocol: Protocol, per_call: bool) -> Vec<Variant> {
         v.push(Variant::Generated);
     }
     v.push(Variant::Wrapper);
-    if !per_call {
-        v.push(Variant::WrapperTwoLanes);
-    }
     if protocol == Protocol::H2c {
         v.push(Variant::S2Sdk);
     }
@@ -329,10 +324,6 @@ async fn bulk_section(n: usize, results: &mut Results) {
             format!("bulk wrapper {proto} per second"),
             r[&Variant::Wrapper],
         ));
-        results.push((
-            format!("bulk wrapper-2-lanes/raw {proto}"),
-            r[&Variant::WrapperTwoLanes] / r[&Variant::Raw],
-        ));
         for (&v, &rate) in &r {
             rates_by.insert((v, proto), rate);
             match v {
@@ -352,6 +343,47 @@ async fn bulk_section(n: usize, results: &mut Results) {
         format!("bulk wrapper ({})/fastest peer", best_wrapper.1),
         best_wrapper.0 / best_peer,
     ));
+}
+
+/// `n` ids at concurrency 64 through the bulk API (the client's defaults)
+/// against a server admitting `rate` requests per second (a token bucket
+/// holding 50 ms of them) and answering 429 `rate_limited` with
+/// `retry-after-ms` above that: with the run's rate limiter, and without it
+/// (each call retrying on its own, as before it existed).
+async fn rate_limit_section(n: usize, rate: usize, results: &mut Results) {
+    for (adapt, name) in [(true, "limiter"), (false, "no limiter")] {
+        let (server, throttled) = support::rate_limited(rate as f64, rate as f64 / 20.0).await;
+        let client = Client::builder()
+            .access_token(TOKEN)
+            .endpoint(&server.endpoint)
+            .build()
+            .unwrap();
+        let ids = (0..n).map(|i| format!("rl-{i}"));
+        let options = BulkOptions::default()
+            .with_concurrency(CONCURRENCY)
+            .with_adapt_to_rate_limits(adapt);
+        let started = Instant::now();
+        let failed = client
+            .revoke_all(ids, options)
+            .filter(|o| std::future::ready(!o.outcome.is_ok()))
+            .count()
+            .await;
+        let secs = started.elapsed().as_secs_f64();
+        let requests = server.count();
+        let throttled = throttled.load(std::sync::atomic::Ordering::Relaxed);
+        let share = throttled as f64 / requests as f64;
+        let time_ratio = secs / (n as f64 / rate as f64);
+        println!(
+            "rate-limited server ({rate}/s), bulk {n} at concurrency {CONCURRENCY}, {name}: \
+             {failed} failed, {requests} requests, {throttled} answered 429 ({:.1}%), \
+             {secs:.2} s ({time_ratio:.2} x {n}/{rate})",
+            share * 100.0
+        );
+        let key = if adapt { "limiter" } else { "no limiter" };
+        results.push((format!("rate limit {key} failed"), failed as f64));
+        results.push((format!("rate limit {key} 429 share"), share));
+        results.push((format!("rate limit {key} time / (n / rate)"), time_ratio));
+    }
 }
 
 /// CPU time (ns) a thread of this process has run, from the scheduler.
@@ -571,6 +603,14 @@ fn main() {
             .unwrap();
         runtime.block_on(bulk_section(bulk_n, &mut results));
         server_busy_section(bulk_n, &mut results);
+    }
+    if run("rate-limit") {
+        let rate = scaled("S2_BENCH_RATE", 2000, 1000);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(rate_limit_section(bulk_n, rate, &mut results));
     }
     if run("codegen") {
         codegen_section(&mut results);

@@ -1,61 +1,47 @@
 //! Revoking many tokens at once: bounded concurrency, one outcome per input
-//! id as results arrive, bounded memory, duplicates revoked once.
+//! id as soon as its request ends, bounded memory, duplicates sent once.
 //!
-//! The caller's stream (a [`BulkRun`]) reads the input, settles what needs
-//! no request (refused ids, duplicates, ids after a stop) and hands the rest
-//! to lanes: tasks of their own, each with a connection pool of its own,
-//! that send the requests. Lanes let the client's work use every core of a
-//! multi-thread runtime and, over HTTP/2, spread streams over several
-//! connections.
+//! The input is mapped to one future per id, run by `buffer_unordered`:
+//! an id that needs a request is sent from a task spawned on the runtime
+//! (aborted if the run is dropped); the others settle at once, or, for a
+//! duplicate, when its first occurrence does.
 
-use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_util::stream::{self, Stream, StreamExt};
-use futures_util::task::AtomicWaker;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
 use crate::id::{AccessTokenId, InvalidId};
+use crate::rate_limit::{self, RateLimiter};
 
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
-
-/// At most this many lanes: each is a task and a connection pool.
-pub const MAX_BULK_LANES: usize = 64;
-
-/// Ids handed to the lanes, per request the concurrency allows in flight:
-/// each lane has its next ids at hand (they are checked against the stop
-/// when they start).
-const QUEUED_PER_REQUEST: usize = 2;
 
 /// How a bulk revocation runs.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BulkOptions {
-    /// Revocations in flight at most (at least 1), over all lanes.
+    /// Revocations in flight at most (at least 1). A duplicate whose first
+    /// occurrence is still in flight waits for it in one of these places.
     pub concurrency: usize,
     /// Once cancelled, no new request starts; ids not yet started come out
     /// as [`Outcome::NotAttempted`] and requests in flight finish.
     pub stop: CancellationToken,
-    /// How many lanes send the requests: tasks of their own, each with a
-    /// connection pool of its own (over HTTP/2, a connection of its own),
-    /// sharing [`concurrency`](Self::concurrency); at least 1, at most
-    /// `concurrency` and [`MAX_BULK_LANES`]. Default 1: with the server on
-    /// the same two cores, more lanes measured no faster (README,
-    /// Benchmarks); more may pay where the client has cores to spare or one
-    /// HTTP/2 connection is the limit.
-    pub lanes: usize,
+    /// When S2 answers 429 (`rate_limited`), slow the whole run down
+    /// (default: on): every attempt of the run, retries included, waits
+    /// out the `retry-after-ms` S2 asked for, and attempts start at a rate
+    /// cut on each new 429 that grows back as requests succeed, as the AWS
+    /// SDK's adaptive retry mode does. Off, each call retries on its own
+    /// under the client's [`RetryPolicy`](crate::RetryPolicy) alone.
+    pub adapt_to_rate_limits: bool,
 }
 
 impl Default for BulkOptions {
@@ -63,7 +49,7 @@ impl Default for BulkOptions {
         Self {
             concurrency: DEFAULT_BULK_CONCURRENCY,
             stop: CancellationToken::new(),
-            lanes: 1,
+            adapt_to_rate_limits: true,
         }
     }
 }
@@ -83,11 +69,10 @@ impl BulkOptions {
         self
     }
 
-    /// Sets the number of lanes (at least 1, at most the concurrency and
-    /// [`MAX_BULK_LANES`]).
+    /// Sets [`adapt_to_rate_limits`](Self::adapt_to_rate_limits).
     #[must_use]
-    pub fn with_lanes(mut self, lanes: usize) -> Self {
-        self.lanes = lanes.clamp(1, MAX_BULK_LANES);
+    pub fn with_adapt_to_rate_limits(mut self, adapt: bool) -> Self {
+        self.adapt_to_rate_limits = adapt;
         self
     }
 }
@@ -106,11 +91,11 @@ pub enum Outcome {
     Refused(InvalidId),
     /// The revocation failed.
     Failed(Error),
-    /// The same id appeared earlier in the input; it is handled once, under
-    /// its first occurrence, whose outcome is the one that counts.
-    Duplicate,
-    /// Not sent: the run was stopped first, or the task that was to send it
-    /// ended first (its runtime shut down).
+    /// The same id appeared earlier in the input: it is sent once, under its
+    /// first occurrence, and this says what that one got. Reported once the
+    /// first occurrence has its outcome.
+    Duplicate(FirstOutcome),
+    /// Not sent: the run was stopped first.
     NotAttempted,
 }
 
@@ -123,18 +108,60 @@ impl Outcome {
             Self::AlreadyGone(_) => "already_gone",
             Self::Refused(_) => "refused",
             Self::Failed(_) => "failed",
-            Self::Duplicate => "duplicate",
+            Self::Duplicate(_) => "duplicate",
             Self::NotAttempted => "not_attempted",
         }
     }
 
-    /// Whether this input item calls for nothing more: revoked, already
-    /// gone, or a duplicate (its first occurrence carries the outcome).
+    /// Whether the token is gone: revoked, already gone, or a duplicate
+    /// whose first occurrence was one of those.
     pub fn is_ok(&self) -> bool {
-        matches!(
-            self,
-            Self::Revoked(_) | Self::AlreadyGone(_) | Self::Duplicate
-        )
+        match self {
+            Self::Revoked(_) | Self::AlreadyGone(_) => true,
+            Self::Duplicate(first) => first.is_ok(),
+            _ => false,
+        }
+    }
+}
+
+/// What the first occurrence of a repeated id got ([`Outcome::Duplicate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FirstOutcome {
+    /// [`Outcome::Revoked`].
+    Revoked,
+    /// [`Outcome::AlreadyGone`].
+    AlreadyGone,
+    /// [`Outcome::Failed`].
+    Failed,
+    /// [`Outcome::NotAttempted`].
+    NotAttempted,
+}
+
+impl FirstOutcome {
+    /// The [`Outcome::kind`] of the first occurrence.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::AlreadyGone => "already_gone",
+            Self::Failed => "failed",
+            Self::NotAttempted => "not_attempted",
+        }
+    }
+
+    /// Whether the token is gone (revoked or already gone).
+    pub fn is_ok(self) -> bool {
+        matches!(self, Self::Revoked | Self::AlreadyGone)
+    }
+
+    fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Revoked(_) => Self::Revoked,
+            Outcome::AlreadyGone(_) => Self::AlreadyGone,
+            Outcome::NotAttempted => Self::NotAttempted,
+            // A first occurrence is never refused or a duplicate.
+            _ => Self::Failed,
+        }
     }
 }
 
@@ -153,20 +180,19 @@ pub struct BulkOutcome<T> {
 impl Client {
     /// Revokes every id of `ids` (each with a tag of the caller's, returned
     /// with its outcome), at most `options.concurrency` at a time, yielding
-    /// one [`BulkOutcome`] per input item as results arrive (not in input
-    /// order).
+    /// one [`BulkOutcome`] per input item as soon as it is settled (not in
+    /// input order).
     ///
-    /// Requests are sent by [`lanes`](BulkOptions::lanes), tasks spawned on
-    /// the tokio runtime whose context the stream is first polled in (it
-    /// must be running), which go on while the caller handles an outcome.
-    /// Polled outside any tokio runtime, the ids that need a request fail
-    /// with [`Error::InvalidConfig`] and nothing is sent. Input is pulled
-    /// only as fast as outcomes are taken: at most twice the concurrency of
-    /// ids are handed to the lanes ahead of the caller, so memory stays
-    /// bounded whatever the input size, apart from 20 to 40 bytes per distinct id to recognise
-    /// duplicates (a 128-bit fingerprint in a hash table: about 35 MiB for
-    /// a million ids). Dropping the stream cancels the requests in flight
-    /// and starts no new ones.
+    /// Each request is sent from a task spawned on the tokio runtime whose
+    /// context the stream is polled in, so requests go on while the caller
+    /// handles an outcome. Polled outside any tokio runtime, the ids that
+    /// need a request fail with [`Error::InvalidConfig`] and nothing is
+    /// sent. Input is pulled only as fast as outcomes are taken, so memory
+    /// stays bounded whatever the input size, apart from 20 to 40 bytes per
+    /// distinct id to recognise duplicates (a 125-bit fingerprint and the
+    /// first occurrence's outcome: about 35 MiB for a million ids).
+    /// Dropping the stream cancels the requests in flight and starts no new
+    /// ones.
     ///
     /// ```no_run
     /// # async fn f(client: s2_openapi::Client) {
@@ -189,7 +215,24 @@ impl Client {
     where
         S: Stream<Item = (T, String)>,
     {
-        BulkRun::new(self.clone(), Box::pin(ids), options)
+        let run = Arc::new(Run {
+            client: self.clone(),
+            limiter: options
+                .adapt_to_rate_limits
+                .then(|| Arc::new(RateLimiter::new())),
+            stop: options.stop,
+            seen: Mutex::new(SeenIds::new()),
+            settled: Notify::new(),
+        });
+        ids.map(move |(tag, id)| {
+            let work = run.admit(&id);
+            let run = Arc::clone(&run);
+            async move {
+                let outcome = run.finish(work).await;
+                BulkOutcome { tag, id, outcome }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
     }
 
     /// [`revoke_many`](Self::revoke_many) over plain ids, tagged with their
@@ -206,381 +249,121 @@ impl Client {
     }
 }
 
-/// An id handed to a lane: its slot in the run, and the id.
-type Job = (usize, AccessTokenId);
-
-/// What a lane reports.
-enum Report {
-    /// The request for the id in this slot is over.
-    Done(usize, Outcome),
-    /// The lane has ended: normally once the run has no more input, or
-    /// because its task was torn down (a runtime shutting down).
-    LaneEnded(usize),
-}
-
-/// Where lanes leave their reports for the run, and how they wake it.
-///
-/// Waking the run's task costs a thread wake-up (a system call when it
-/// sleeps on another thread, as under `block_on`), so lanes wake it for
-/// every report only while it waits for something other than room to
-/// hand out more ids (`eager`); otherwise once per `batch` reports, when the
-/// lane runs out of work, and when it ends. The ids handed out ahead keep
-/// the lanes busy meanwhile.
-struct Mailbox {
-    reports: Mutex<Vec<Report>>,
-    waker: AtomicWaker,
-    eager: AtomicBool,
-}
-
-impl Mailbox {
-    fn new() -> Self {
-        Self {
-            reports: Mutex::new(Vec::new()),
-            waker: AtomicWaker::new(),
-            eager: AtomicBool::new(true),
-        }
-    }
-
-    fn reports(&self) -> std::sync::MutexGuard<'_, Vec<Report>> {
-        self.reports.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Leaves `report`; wakes the run if `urgent` or it is eager. Whether
-    /// it woke it.
-    fn post(&self, report: Report, urgent: bool) -> bool {
-        self.reports().push(report);
-        // After the push, so a run that has just found the box empty has
-        // already said it is eager (see `BulkRun::poll_next`).
-        let wake = urgent || self.eager.load(Ordering::SeqCst);
-        if wake {
-            self.waker.wake();
-        }
-        wake
-    }
-}
-
-/// Sends the requests of the jobs in its queue, at most `limit` at a time,
-/// and reports each outcome. The run hands out more jobs than that, so a
-/// lane starts its next request as soon as one ends, without waiting for
-/// the run's task to be scheduled.
-///
-/// `end` is made by the run and moved in, so that it reports even if the
-/// lane's task is dropped before it first runs.
-async fn lane(limit: usize, client: Client, mut end: LaneEnd, stop: CancellationToken) {
-    let mailbox = Arc::clone(&end.mailbox);
-    let taken = AtomicUsize::new(0);
-    let (mut finished, mut since_wake) = (0, 0);
-    let batch = (limit / 2).max(1);
-    stream::poll_fn(|cx| end.jobs.poll_recv(cx))
-        .map(|(slot, id)| {
-            taken.fetch_add(1, Ordering::Relaxed);
-            let (client, stop) = (&client, &stop);
-            // A job is polled as soon as it is taken, so the stop is checked
-            // when the request would start.
-            async move {
-                if stop.is_cancelled() {
-                    return (slot, Outcome::NotAttempted);
-                }
-                // Boxed: the call's future is large (about 2.3 KB), and unboxed
-                // it would be copied at each layer up to the lane's task.
-                let outcome = match Box::pin(client.revoke_id(&id)).await {
-                    Ok(revoked) => Outcome::Revoked(revoked),
-                    Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
-                        Outcome::AlreadyGone(e)
-                    }
-                    Err(e) => Outcome::Failed(e),
-                };
-                (slot, outcome)
-            }
-        })
-        .buffer_unordered(limit)
-        .for_each(|(slot, outcome)| {
-            finished += 1;
-            since_wake += 1;
-            let idle = finished == taken.load(Ordering::Relaxed);
-            if mailbox.post(Report::Done(slot, outcome), idle || since_wake >= batch) {
-                since_wake = 0;
-            }
-            std::future::ready(())
-        })
-        .await;
-}
-
-/// A lane's end of the run: its queue of ids not yet started, and where it
-/// reports. However the lane ends (its input over, its task torn down
-/// before or while running, unwinding), this is dropped and settles what
-/// the lane still holds, so the run never waits for an outcome nobody will
-/// send: ids still queued never went out and are reported not attempted;
-/// then the lane's end, on which the run fails the ones it had started.
-struct LaneEnd {
-    lane: usize,
-    jobs: mpsc::UnboundedReceiver<Job>,
-    mailbox: Arc<Mailbox>,
-}
-
-impl Drop for LaneEnd {
-    fn drop(&mut self) {
-        self.jobs.close();
-        while let Ok((slot, _)) = self.jobs.try_recv() {
-            self.mailbox
-                .post(Report::Done(slot, Outcome::NotAttempted), false);
-        }
-        self.mailbox.post(Report::LaneEnded(self.lane), true);
-    }
-}
-
-/// An input id being revoked: its tag, the id as given, and its lane.
-struct Pending<T> {
-    tag: T,
-    id: String,
-    lane: usize,
-}
-
-/// The stream [`Client::revoke_many`] returns.
-struct BulkRun<T, S> {
-    /// Taken by the first poll, which starts the lanes.
-    client: Option<Client>,
-    lanes_asked: usize,
-    /// `None` once the input has ended.
-    input: Option<Pin<Box<S>>>,
-    concurrency: usize,
+/// What one bulk run shares between its ids.
+struct Run {
+    client: Client,
+    limiter: Option<Arc<RateLimiter>>,
     stop: CancellationToken,
-    seen: SeenIds,
-    /// One per lane while input may come; dropped when it ends, so the
-    /// lanes end once their requests are over.
-    senders: Vec<mpsc::UnboundedSender<Job>>,
-    /// Ids handed to each lane and not yet settled.
-    loads: Vec<usize>,
-    /// Requests each lane may have in flight.
-    limits: Vec<usize>,
-    mailbox: Arc<Mailbox>,
-    /// Reports taken from the mailbox, to handle in order.
-    inbox: VecDeque<Report>,
-    /// The lanes' tasks, aborted when the run is dropped: their requests in
-    /// flight are cancelled with them.
-    spawned: Vec<AbortOnDropHandle<()>>,
-    /// Ids handed to lanes and not yet settled, by slot; `free` lists the
-    /// empty slots.
-    pending: Vec<Option<Pending<T>>>,
-    free: Vec<usize>,
-    /// Outcomes settled without a request, or for a lane that was torn
-    /// down, waiting to be yielded.
-    ready: VecDeque<BulkOutcome<T>>,
+    seen: Mutex<SeenIds>,
+    /// Notified whenever a first occurrence settles.
+    settled: Notify,
 }
 
-// Every field is `Unpin` (the input is boxed).
-impl<T, S> Unpin for BulkRun<T, S> {}
+/// What an input id needs, decided when it is taken.
+enum Work {
+    /// Nothing more: its outcome.
+    Done(Outcome),
+    /// A duplicate of an id whose first occurrence is not yet settled.
+    Duplicate(Key),
+    /// A first occurrence: its request, or its outcome if none can be sent.
+    First(Key, Result<AbortOnDropHandle<Outcome>, Outcome>),
+}
 
-impl<T, S> BulkRun<T, S>
-where
-    S: Stream<Item = (T, String)>,
-{
-    fn new(client: Client, input: Pin<Box<S>>, options: BulkOptions) -> Self {
-        Self {
-            client: Some(client),
-            lanes_asked: options.lanes,
-            input: Some(input),
-            concurrency: options.concurrency.max(1),
-            stop: options.stop,
-            seen: SeenIds::new(),
-            senders: Vec::new(),
-            loads: Vec::new(),
-            limits: Vec::new(),
-            mailbox: Arc::new(Mailbox::new()),
-            inbox: VecDeque::new(),
-            spawned: Vec::new(),
-            pending: Vec::new(),
-            free: Vec::new(),
-            ready: VecDeque::new(),
-        }
+impl Run {
+    fn seen(&self) -> MutexGuard<'_, SeenIds> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts the lanes on the tokio runtime whose context this is; none
-    /// outside a runtime (ids that need a request then fail, in `admit`).
-    fn start(&mut self, client: Client) {
+    fn admit(&self, id: &str) -> Work {
+        if self.stop.is_cancelled() {
+            return Work::Done(Outcome::NotAttempted);
+        }
+        let id = match AccessTokenId::new(id) {
+            Ok(id) => id,
+            Err(invalid) => return Work::Done(Outcome::Refused(invalid)),
+        };
+        let key = match self.seen().insert(id.as_str()) {
+            Ok(key) => key,
+            Err((_, Some(first))) => return Work::Done(Outcome::Duplicate(first)),
+            Err((key, None)) => return Work::Duplicate(key),
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let lanes = self
-            .lanes_asked
-            .clamp(1, self.concurrency.min(MAX_BULK_LANES));
-        for (lane, client) in client.pools(lanes).into_iter().enumerate() {
-            // The concurrency, shared out: at least 1 each.
-            let limit = self.concurrency / lanes + usize::from(lane < self.concurrency % lanes);
-            let (sender, jobs) = mpsc::unbounded_channel();
-            let end = LaneEnd {
-                lane,
-                jobs,
-                mailbox: Arc::clone(&self.mailbox),
-            };
-            let task = runtime.spawn(self::lane(limit, client, end, self.stop.clone()));
-            self.spawned.push(AbortOnDropHandle::new(task));
-            self.senders.push(sender);
-            self.loads.push(0);
-            self.limits.push(limit);
-        }
-    }
-
-    /// Ids handed to lanes and not yet settled: the slots in use.
-    fn handed_out(&self) -> usize {
-        self.pending.len() - self.free.len()
-    }
-
-    /// Settles what needs no request, or hands the id to the least busy
-    /// lane. `None` when it went to a lane.
-    fn admit(&mut self, tag: T, id: String) -> Option<BulkOutcome<T>> {
-        let outcome = if self.stop.is_cancelled() {
-            Outcome::NotAttempted
-        } else {
-            match AccessTokenId::new(id.as_str()) {
-                Err(invalid) => Outcome::Refused(invalid),
-                Ok(_) if !self.seen.insert(&id) => Outcome::Duplicate,
-                Ok(_) if self.senders.is_empty() => Outcome::Failed(Error::InvalidConfig(
-                    "bulk revocation sends from tasks on a tokio runtime: poll the stream \
-                     inside one"
-                        .to_owned(),
-                )),
-                Ok(valid) => {
-                    // Of the lanes still running, the one with the fewest ids
-                    // per request it may run.
-                    let lane = (0..self.senders.len())
-                        .filter(|&l| !self.senders[l].is_closed())
-                        .min_by_key(|&l| self.loads[l] * 1024 / self.limits[l]);
-                    let Some(lane) = lane else {
-                        // Every lane's task has ended (its runtime shut
-                        // down): nothing can be sent.
-                        return Some(BulkOutcome {
-                            tag,
-                            id,
-                            outcome: Outcome::NotAttempted,
-                        });
-                    };
-                    let slot = match self.free.pop() {
-                        Some(slot) => slot,
-                        None => {
-                            self.pending.push(None);
-                            self.pending.len() - 1
-                        }
-                    };
-                    match self.senders[lane].send((slot, valid)) {
-                        Ok(()) => {
-                            self.pending[slot] = Some(Pending { tag, id, lane });
-                            self.loads[lane] += 1;
-                            return None;
-                        }
-                        // The lane is gone (its task was torn down): nothing
-                        // was sent.
-                        _ => {
-                            self.free.push(slot);
-                            Outcome::NotAttempted
-                        }
-                    }
-                }
-            }
-        };
-        Some(BulkOutcome { tag, id, outcome })
-    }
-
-    /// The outcome of the request in `slot`.
-    fn finish(&mut self, slot: usize, outcome: Outcome) -> Option<BulkOutcome<T>> {
-        let pending = self.pending.get_mut(slot)?.take()?;
-        self.free.push(slot);
-        self.loads[pending.lane] -= 1;
-        Some(BulkOutcome {
-            tag: pending.tag,
-            id: pending.id,
-            outcome,
-        })
-    }
-
-    /// A lane ended: any request it still held has no outcome coming, and
-    /// fails (it may or may not have been sent).
-    fn lane_ended(&mut self, lane: usize) {
-        if self.loads.get(lane).is_none_or(|&load| load == 0) {
-            return;
-        }
-        let lost: Vec<usize> = (0..self.pending.len())
-            .filter(|&slot| matches!(&self.pending[slot], Some(p) if p.lane == lane))
-            .collect();
-        for slot in lost {
-            let error = Error::transport(
-                "the task sending this request ended before it answered (the runtime shut down?); \
-                 the request may or may not have been sent",
+            let error = Error::InvalidConfig(
+                "bulk revocation sends from tasks on a tokio runtime: poll the stream inside one"
+                    .to_owned(),
             );
-            if let Some(outcome) = self.finish(slot, Outcome::Failed(error)) {
-                self.ready.push_back(outcome);
+            return Work::First(key, Err(Outcome::Failed(error)));
+        };
+        let (client, stop, limiter) =
+            (self.client.clone(), self.stop.clone(), self.limiter.clone());
+        let request = runtime.spawn(async move {
+            // Checked when the request would start.
+            if stop.is_cancelled() {
+                return Outcome::NotAttempted;
+            }
+            let call = client.revoke_id(&id);
+            let result = match limiter {
+                Some(limiter) => rate_limit::scope(limiter, call).await,
+                None => call.await,
+            };
+            match result {
+                Ok(revoked) => Outcome::Revoked(revoked),
+                Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
+                    Outcome::AlreadyGone(e)
+                }
+                Err(e) => Outcome::Failed(e),
+            }
+        });
+        Work::First(key, Ok(AbortOnDropHandle::new(request)))
+    }
+
+    async fn finish(&self, work: Work) -> Outcome {
+        match work {
+            Work::Done(outcome) => outcome,
+            Work::Duplicate(key) => Outcome::Duplicate(self.first_outcome(key).await),
+            Work::First(key, request) => {
+                let outcome = match request {
+                    Ok(request) => request.await.unwrap_or_else(|_| {
+                        Outcome::Failed(Error::transport(
+                            "the task sending this request ended before it answered (its \
+                             runtime shut down?); the request may or may not have been sent",
+                        ))
+                    }),
+                    Err(outcome) => outcome,
+                };
+                self.seen().settle(key, FirstOutcome::of(&outcome));
+                self.settled.notify_waiters();
+                outcome
             }
         }
     }
-}
 
-impl<T, S> Stream for BulkRun<T, S>
-where
-    S: Stream<Item = (T, String)>,
-{
-    type Item = BulkOutcome<T>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if let Some(client) = this.client.take() {
-            this.start(client);
-        }
+    /// Waits until the first occurrence of `key` is settled.
+    async fn first_outcome(&self, key: Key) -> FirstOutcome {
         loop {
-            if let Some(outcome) = this.ready.pop_front() {
-                return Poll::Ready(Some(outcome));
+            let notified = self.settled.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before looking, so a settle in between wakes it.
+            notified.as_mut().enable();
+            if let Some(first) = self.seen().get(key) {
+                return first;
             }
-            if this.inbox.is_empty() {
-                this.mailbox.waker.register(cx.waker());
-                this.inbox.extend(this.mailbox.reports().drain(..));
-            }
-            match this.inbox.pop_front() {
-                Some(Report::Done(slot, outcome)) => {
-                    if let Some(outcome) = this.finish(slot, outcome) {
-                        return Poll::Ready(Some(outcome));
-                    }
-                    continue;
-                }
-                Some(Report::LaneEnded(lane)) => {
-                    this.lane_ended(lane);
-                    continue;
-                }
-                None => {}
-            }
-            let room = this.handed_out() < QUEUED_PER_REQUEST.saturating_mul(this.concurrency);
-            if room && let Some(input) = &mut this.input {
-                match input.as_mut().poll_next(cx) {
-                    Poll::Ready(Some((tag, id))) => match this.admit(tag, id) {
-                        Some(outcome) => return Poll::Ready(Some(outcome)),
-                        // Handed to a lane.
-                        None => continue,
-                    },
-                    Poll::Ready(None) => {
-                        this.input = None;
-                        this.senders.clear();
-                        continue;
-                    }
-                    Poll::Pending => {}
-                }
-            }
-            if this.input.is_none() && this.handed_out() == 0 {
-                return Poll::Ready(None);
-            }
-            // About to sleep: on every report unless only room is awaited.
-            // Said before the box is looked at again, so a report left
-            // after that look sees it (`Mailbox::post`).
-            let only_room = !room && this.input.is_some();
-            this.mailbox.eager.store(!only_room, Ordering::SeqCst);
-            if !this.mailbox.reports().is_empty() {
-                continue;
-            }
-            return Poll::Pending;
+            notified.await;
         }
     }
 }
 
-/// The ids a bulk run has already taken, as 128-bit keyed fingerprints
-/// (two SipHash runs): a collision, which would skip a distinct id, is out
-/// of reach for any realistic input.
+/// An id's fingerprint in [`SeenIds`], without the outcome bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    high: u64,
+    low: u64,
+}
+
+/// The ids a bulk run has already taken, as keyed fingerprints (two
+/// SipHash runs, 125 bits kept): a collision, which would skip a distinct
+/// id, is out of reach for any realistic input. The other 3 bits of each
+/// entry hold the first occurrence's outcome once it is settled.
 ///
 /// The fingerprints are spread over [`SeenIds::SHARDS`] tables by their top
 /// byte. One big table doubles in one step, holding the old and the new
@@ -588,10 +371,13 @@ where
 /// own, so growing costs at most 1/256 of the set in extra memory.
 struct SeenIds {
     hasher: RandomState,
-    /// Keyed by the fingerprint's low half: it is already a keyed hash, so
-    /// it is not hashed again.
-    shards: Vec<HashTable<u128>>,
+    /// Entries `[high | outcome, low]`, keyed by `low`: it is already a
+    /// keyed hash, so it is not hashed again.
+    shards: Vec<HashTable<[u64; 2]>>,
 }
+
+/// The bits of an entry's `high` word that hold its outcome.
+const OUTCOME_BITS: u64 = 0b111;
 
 impl SeenIds {
     const SHARDS: usize = 256;
@@ -603,23 +389,50 @@ impl SeenIds {
         }
     }
 
-    /// Records `id`; false if it was already there.
-    fn insert(&mut self, id: &str) -> bool {
-        let a = self.hasher.hash_one(id);
-        let b = self.hasher.hash_one((0x5332_u16, id));
-        let fingerprint = (u128::from(a) << 64) | u128::from(b);
+    fn key(&self, id: &str) -> Key {
+        Key {
+            high: self.hasher.hash_one(id) & !OUTCOME_BITS,
+            low: self.hasher.hash_one((0x5332_u16, id)),
+        }
+    }
+
+    fn entry(&mut self, key: Key) -> Entry<'_, [u64; 2]> {
         if self.shards.is_empty() {
             // Allocated on first use: a run of refused ids costs nothing.
             self.shards = (0..Self::SHARDS).map(|_| HashTable::new()).collect();
         }
-        let shard = usize::from((a >> 56) as u8);
-        let low = |fp: &u128| *fp as u64;
-        match self.shards[shard].entry(b, |fp| *fp == fingerprint, low) {
-            Entry::Occupied(_) => false,
-            Entry::Vacant(slot) => {
-                slot.insert(fingerprint);
-                true
+        let shard = usize::from((key.high >> 56) as u8);
+        self.shards[shard].entry(
+            key.low,
+            |e| e[1] == key.low && e[0] & !OUTCOME_BITS == key.high,
+            |e| e[1],
+        )
+    }
+
+    /// Records `id` as a first occurrence not yet settled; if it was
+    /// already there, its key and its first occurrence's outcome if settled.
+    fn insert(&mut self, id: &str) -> Result<Key, (Key, Option<FirstOutcome>)> {
+        let key = self.key(id);
+        match self.entry(key) {
+            Entry::Occupied(e) => Err((key, decode(e.get()[0]))),
+            Entry::Vacant(e) => {
+                e.insert([key.high, key.low]);
+                Ok(key)
             }
+        }
+    }
+
+    /// The outcome of `key`'s first occurrence, once settled.
+    fn get(&mut self, key: Key) -> Option<FirstOutcome> {
+        match self.entry(key) {
+            Entry::Occupied(e) => decode(e.get()[0]),
+            Entry::Vacant(_) => None,
+        }
+    }
+
+    fn settle(&mut self, key: Key, first: FirstOutcome) {
+        if let Entry::Occupied(mut e) = self.entry(key) {
+            e.get_mut()[0] = key.high | encode(first);
         }
     }
 
@@ -629,48 +442,50 @@ impl SeenIds {
     }
 }
 
+fn encode(first: FirstOutcome) -> u64 {
+    match first {
+        FirstOutcome::Revoked => 1,
+        FirstOutcome::AlreadyGone => 2,
+        FirstOutcome::Failed => 3,
+        FirstOutcome::NotAttempted => 4,
+    }
+}
+
+fn decode(high: u64) -> Option<FirstOutcome> {
+    match high & OUTCOME_BITS {
+        1 => Some(FirstOutcome::Revoked),
+        2 => Some(FirstOutcome::AlreadyGone),
+        3 => Some(FirstOutcome::Failed),
+        4 => Some(FirstOutcome::NotAttempted),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{BulkOptions, BulkRun, SeenIds};
-    use futures_util::stream;
+    use super::{FirstOutcome, SeenIds};
     use proptest::prelude::*;
-    use tokio::sync::mpsc;
-
-    /// A lane whose task has ended is never handed an id, however idle it
-    /// looks; with none running, nothing is sent.
-    #[test]
-    fn ids_go_only_to_lanes_still_running() {
-        let client = crate::Client::builder()
-            .access_token("t")
-            .endpoint("http://127.0.0.1:9")
-            .build()
-            .unwrap();
-        let input = Box::pin(stream::empty::<(usize, String)>());
-        let mut run = BulkRun::new(client, input, BulkOptions::default().with_concurrency(4));
-        let (dead, dead_jobs) = mpsc::unbounded_channel();
-        drop(dead_jobs);
-        let (alive, mut alive_jobs) = mpsc::unbounded_channel();
-        run.senders = vec![dead, alive];
-        run.loads = vec![0, 3];
-        run.limits = vec![2, 2];
-        assert!(run.admit(0, "x".to_owned()).is_none());
-        let (_, sent) = alive_jobs.try_recv().unwrap();
-        assert_eq!(sent.as_str(), "x");
-        assert_eq!(run.loads, [0, 4]);
-        drop(alive_jobs);
-        let outcome = run.admit(1, "y".to_owned()).unwrap();
-        assert_eq!(outcome.outcome.kind(), "not_attempted");
-        assert_eq!(run.handed_out(), 1);
-    }
 
     proptest! {
-        /// The set agrees with an exact set of the ids themselves.
+        /// The set agrees with an exact set of the ids themselves, and
+        /// keeps each first occurrence's outcome.
         #[test]
         fn seen_ids_is_exact(ids in proptest::collection::vec("[a-c]{0,3}|\\PC{0,8}", 0..200)) {
             let mut seen = SeenIds::new();
-            let mut exact = std::collections::HashSet::new();
-            for id in &ids {
-                prop_assert_eq!(seen.insert(id), exact.insert(id.clone()), "id {:?}", id);
+            let mut exact = std::collections::HashMap::new();
+            let outcomes = [FirstOutcome::Revoked, FirstOutcome::AlreadyGone,
+                FirstOutcome::Failed, FirstOutcome::NotAttempted];
+            for (i, id) in ids.iter().enumerate() {
+                match (seen.insert(id), exact.get(id)) {
+                    (Ok(key), None) => {
+                        let first = outcomes[i % 4];
+                        prop_assert_eq!(seen.get(key), None);
+                        seen.settle(key, first);
+                        exact.insert(id.clone(), first);
+                    }
+                    (Err((_, got)), Some(first)) => prop_assert_eq!(got, Some(*first)),
+                    (got, want) => prop_assert!(false, "{:?}: {:?} vs {:?}", id, got, want),
+                }
             }
             prop_assert_eq!(seen.len(), exact.len());
         }
@@ -679,8 +494,8 @@ mod tests {
     #[test]
     fn many_distinct_ids_are_all_new() {
         let mut seen = SeenIds::new();
-        assert!((0..20_000).all(|i| seen.insert(&format!("id-{i}"))));
-        assert!((0..20_000).all(|i| !seen.insert(&format!("id-{i}"))));
+        assert!((0..20_000).all(|i| seen.insert(&format!("id-{i}")).is_ok()));
+        assert!((0..20_000).all(|i| seen.insert(&format!("id-{i}")).is_err()));
         assert_eq!(seen.len(), 20_000);
         assert!(seen.shards.iter().all(|s| !s.is_empty()));
     }

@@ -2,7 +2,7 @@
 //! and the hand-written operations on top of it.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use tokio::time::Instant;
@@ -31,11 +31,8 @@ struct Inner {
     base_url: Url,
     basin_routing: BasinRouting,
     /// The configuration this client was built from: its retry policy and
-    /// timeouts, and what builds more connection pools like its own
-    /// ([`Client::pools`]).
+    /// timeouts.
     config: ClientBuilder,
-    /// Those pools, built on first use and kept for later bulk runs.
-    extra_pools: Mutex<Vec<Client>>,
 }
 
 impl fmt::Debug for Client {
@@ -105,37 +102,8 @@ impl Client {
                 base_url,
                 basin_routing,
                 config,
-                extra_pools: Mutex::new(Vec::new()),
             }),
         }
-    }
-
-    /// `n` clients alike but for their connection pools: this one first,
-    /// then others built from the same configuration (kept, so a later
-    /// call gets the same ones and their open connections). Over HTTP/2,
-    /// where one pool holds one connection, each is a connection of its
-    /// own. Should building one fail (it did not for this client), fewer
-    /// pools are shared.
-    pub(crate) fn pools(&self, n: usize) -> Vec<Client> {
-        let mut extra = self
-            .inner
-            .extra_pools
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        while extra.len() + 1 < n {
-            match self.inner.config.clone().build() {
-                Ok(client) => extra.push(client),
-                Err(_) => break,
-            }
-        }
-        let mut pools = vec![self.clone()];
-        pools.extend(extra.iter().take(n.saturating_sub(1)).cloned());
-        let shared = pools.len();
-        for i in shared..n {
-            let again = pools[i % shared].clone();
-            pools.push(again);
-        }
-        pools
     }
 
     /// The generated progenitor client, for every other operation of the

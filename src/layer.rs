@@ -182,10 +182,22 @@ impl RequestLayer {
         let mut backoffs = policy.retry.backoffs().peekable();
         let mut report = CallReport::default();
         let mut request = request;
+        // A bulk run's rate limiter gates every attempt, retries included,
+        // and learns from each (rate_limit.rs). Should the deadline pass
+        // while the first attempt waits for its turn, the attempt goes with
+        // no time left and times out before sending.
+        let limiter = crate::rate_limit::current();
+        let mut permit = None;
+        if let Some(limiter) = &limiter {
+            permit = tokio::time::timeout_at(deadline, limiter.acquire())
+                .await
+                .ok();
+        }
         loop {
             report.attempts += 1;
-            // The call's start is the first attempt's: one clock read.
-            let attempt_started = if report.attempts == 1 {
+            // The call's start is the first attempt's (one clock read),
+            // unless it waited for the limiter.
+            let attempt_started = if report.attempts == 1 && limiter.is_none() {
                 started
             } else {
                 Instant::now()
@@ -214,6 +226,9 @@ impl RequestLayer {
             };
             let failure = match outcome {
                 Ok(Attempt::Success(response)) => {
+                    if let (Some(limiter), Some(permit)) = (&limiter, permit) {
+                        limiter.observe(permit, false, None);
+                    }
                     report.status = Some(response.status());
                     span.record("status", response.status().as_u16());
                     return (Ok(response), report);
@@ -228,6 +243,10 @@ impl RequestLayer {
                     }
                 }
             };
+            if let (Some(limiter), Some(permit)) = (&limiter, permit.take()) {
+                let throttled = failure.kind.status() == Some(StatusCode::TOO_MANY_REQUESTS);
+                limiter.observe(permit, throttled, failure.retry_after);
+            }
             if let Some(status) = failure.kind.status() {
                 report.status = Some(status);
                 span.record("status", status.as_u16());
@@ -257,6 +276,16 @@ impl RequestLayer {
             // Boxed: only retries wait, and inline the timer would make every
             // call's future larger.
             Box::pin(tokio::time::sleep(wait)).await;
+            if let Some(limiter) = &limiter {
+                match tokio::time::timeout_at(deadline, limiter.acquire()).await {
+                    Ok(next_permit) => permit = Some(next_permit),
+                    Err(_) => {
+                        tracing::debug!(parent: &span, "not retrying: the deadline passed waiting for the rate limiter");
+                        report.deadline_passed = Some(policy.operation_timeout);
+                        return (failure.result, report);
+                    }
+                }
+            }
             request = next;
         }
     }

@@ -83,12 +83,14 @@ mod layer;
 #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
 pub mod local_server;
 #[cfg(s2_openapi_wrapper)]
+mod rate_limit;
+#[cfg(s2_openapi_wrapper)]
 mod retry;
 
 #[cfg(s2_openapi_wrapper)]
 pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
 #[cfg(s2_openapi_wrapper)]
-pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, MAX_BULK_LANES, Outcome};
+pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome, Outcome};
 #[cfg(s2_openapi_wrapper)]
 pub use client::{Client, Confirmation, Revoked};
 #[cfg(s2_openapi_wrapper)]

@@ -102,14 +102,6 @@ fn configuration_and_usage_errors_exit_2() {
     let out = s2_revoke(&[], &[]);
     assert_eq!(out.status.code(), Some(2));
 
-    let out = s2_revoke(&["--lanes", "0", "x"], &[("S2_ACCESS_TOKEN", "t")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--lanes"),
-        "{}",
-        text(&out.stderr)
-    );
-
     let out = s2_revoke(&["--access-token-file", "/nonexistent/token", "x"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/token"));
@@ -203,6 +195,8 @@ fn ids_from_stdin_with_json_output_get_one_outcome_each() {
     let gone = rows.iter().find(|r| r["id"] == "unknown-1").unwrap();
     assert_eq!(gone["status"], 404);
     assert_eq!(gone["code"], "access_token_not_found");
+    let duplicate = rows.iter().find(|r| r["outcome"] == "duplicate").unwrap();
+    assert_eq!(duplicate["first"], "revoked");
 }
 
 #[test]

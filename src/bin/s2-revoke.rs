@@ -49,11 +49,6 @@ struct Args {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
 
-    /// Tasks sending the requests, each on connections of its own, sharing
-    /// the concurrency.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    lanes: u16,
-
     /// Write one JSON object per id (NDJSON) instead of text.
     #[arg(long)]
     json: bool,
@@ -184,7 +179,6 @@ async fn run(args: Args) -> ExitCode {
     let progress = progress_bar(&args);
     let options = BulkOptions::default()
         .with_concurrency(usize::from(args.concurrency))
-        .with_lanes(usize::from(args.lanes))
         .with_stop(stop.clone());
     let mut outcomes = std::pin::pin!(client.revoke_many(input, options));
     let mut counts = Counts::default();
@@ -303,7 +297,7 @@ fn count(counts: &mut Counts, outcome: &Outcome) {
         Outcome::Revoked(_) => &mut counts.revoked,
         Outcome::AlreadyGone(_) => &mut counts.already_gone,
         Outcome::Refused(_) => &mut counts.refused,
-        Outcome::Duplicate => &mut counts.duplicate,
+        Outcome::Duplicate(_) => &mut counts.duplicate,
         Outcome::NotAttempted => &mut counts.not_attempted,
         _ => &mut counts.failed,
     };
@@ -366,9 +360,10 @@ fn text_line(o: &BulkOutcome<Source>) -> String {
             o.tag,
             chain(e)
         ),
-        Outcome::Duplicate => format!(
-            "duplicate {id} ({}): sent once, under its first occurrence",
-            o.tag
+        Outcome::Duplicate(first) => format!(
+            "duplicate {id} ({}): sent once, under its first occurrence: {}",
+            o.tag,
+            first.kind()
         ),
         Outcome::NotAttempted => format!("not-attempted {id}"),
         Outcome::Failed(e) => format!("failed  {id}: {}", describe(e)),
@@ -394,6 +389,9 @@ fn json_line(o: &BulkOutcome<Source>) -> String {
         if let Some(code) = e.code() {
             value["code"] = code.as_str().into();
         }
+    }
+    if let Outcome::Duplicate(first) = &o.outcome {
+        value["first"] = first.kind().into();
     }
     if let Outcome::Revoked(r) = &o.outcome {
         value["status"] = r.status.as_u16().into();

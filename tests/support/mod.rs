@@ -248,3 +248,33 @@ pub fn silent_server_notifying() -> (String, std::sync::mpsc::Receiver<()>) {
     });
     (endpoint, notify)
 }
+
+/// A server that admits `rate` requests per second (a token bucket holding
+/// at most `burst` tokens, full at the start): 204 to those, and 429
+/// `rate_limited` with `retry-after-ms` (the time until the bucket holds a
+/// token again) to the others, as S2 does above its rate limits. Also the
+/// count of 429s it answered.
+pub async fn rate_limited(
+    rate: f64,
+    burst: f64,
+) -> (Recorder, Arc<std::sync::atomic::AtomicUsize>) {
+    let throttled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&throttled);
+    let bucket = Mutex::new((burst, std::time::Instant::now()));
+    let server = Recorder::start(move |_| {
+        let mut bucket = bucket.lock().unwrap();
+        let now = std::time::Instant::now();
+        let tokens = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * rate).min(burst);
+        *bucket = (tokens, now);
+        if tokens >= 1.0 {
+            bucket.0 -= 1.0;
+            return Reply::status(204);
+        }
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let wait_ms = ((1.0 - tokens) / rate * 1000.0).ceil();
+        Reply::error_info(429, "rate_limited", "slow down")
+            .header("retry-after-ms", format!("{wait_ms}"))
+    })
+    .await;
+    (server, throttled)
+}
