@@ -195,7 +195,9 @@ impl Client {
             .revoke_access_token()
             .id(id.as_generated().clone())
             .send();
-        let (result, report) = layer::reported(call).await;
+        // Boxed: the generated call's future is large, and the task-local
+        // scope would copy it.
+        let (result, report) = layer::reported(Box::pin(call)).await;
         let revoked = |status, confirmation| Revoked {
             id: id.clone(),
             status,
