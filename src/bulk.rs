@@ -2,8 +2,8 @@
 //! id as soon as its request ends, bounded memory, duplicates sent once.
 //!
 //! The input is mapped to one future per id, run by `buffer_unordered`:
-//! an id that needs a request is sent from a task spawned on the runtime
-//! (aborted if the run is dropped); the others settle at once, or, for a
+//! an id that needs a request is sent by its future (dropped, and so
+//! cancelled, with the run); the others settle at once, or, for a
 //! duplicate, when its first occurrence does.
 
 use std::collections::hash_map::RandomState;
@@ -15,7 +15,6 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::AbortOnDropHandle;
 
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
@@ -183,9 +182,9 @@ impl Client {
     /// one [`BulkOutcome`] per input item as soon as it is settled (not in
     /// input order).
     ///
-    /// Each request is sent from a task spawned on the tokio runtime whose
-    /// context the stream is polled in, so requests go on while the caller
-    /// handles an outcome. Polled outside any tokio runtime, the ids that
+    /// The requests are sent by the stream itself, as it is polled (like
+    /// any reqwest call, on the tokio runtime it is polled in; poll it on one
+    /// runtime only). Polled outside any tokio runtime, the ids that
     /// need a request fail with [`Error::InvalidConfig`] and nothing is
     /// sent. Input is pulled only as fast as outcomes are taken, so memory
     /// stays bounded whatever the input size, apart from 20 to 40 bytes per
@@ -266,7 +265,10 @@ enum Work {
     /// A duplicate of an id whose first occurrence is not yet settled.
     Duplicate(Key),
     /// A first occurrence: its request, or its outcome if none can be sent.
-    First(Key, Result<AbortOnDropHandle<Outcome>, Outcome>),
+    First(
+        Key,
+        Result<futures_util::future::BoxFuture<'static, Outcome>, Outcome>,
+    ),
 }
 
 impl Run {
@@ -287,16 +289,20 @@ impl Run {
             Err((_, Some(first))) => return Work::Done(Outcome::Duplicate(first)),
             Err((key, None)) => return Work::Duplicate(key),
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // reqwest needs a tokio runtime; outside one, say so instead of
+        // panicking in it.
+        if tokio::runtime::Handle::try_current().is_err() {
             let error = Error::InvalidConfig(
-                "bulk revocation sends from tasks on a tokio runtime: poll the stream inside one"
+                "bulk revocation sends its requests on a tokio runtime: poll the stream inside one"
                     .to_owned(),
             );
             return Work::First(key, Err(Outcome::Failed(error)));
-        };
+        }
         let (client, stop, limiter) =
             (self.client.clone(), self.stop.clone(), self.limiter.clone());
-        let request = runtime.spawn(async move {
+        // Boxed: the call's future is large; the futures of ids that need
+        // no request stay small.
+        let request = Box::pin(async move {
             // Checked when the request would start.
             if stop.is_cancelled() {
                 return Outcome::NotAttempted;
@@ -314,7 +320,7 @@ impl Run {
                 Err(e) => Outcome::Failed(e),
             }
         });
-        Work::First(key, Ok(AbortOnDropHandle::new(request)))
+        Work::First(key, Ok(request))
     }
 
     async fn finish(&self, work: Work) -> Outcome {
@@ -323,12 +329,7 @@ impl Run {
             Work::Duplicate(key) => Outcome::Duplicate(self.first_outcome(key).await),
             Work::First(key, request) => {
                 let outcome = match request {
-                    Ok(request) => request.await.unwrap_or_else(|_| {
-                        Outcome::Failed(Error::transport(
-                            "the task sending this request ended before it answered (its \
-                             runtime shut down?); the request may or may not have been sent",
-                        ))
-                    }),
+                    Ok(request) => request.await,
                     Err(outcome) => outcome,
                 };
                 self.seen().settle(key, FirstOutcome::of(&outcome));

@@ -253,53 +253,6 @@ async fn dropping_the_stream_cancels_its_requests() {
     assert_eq!(accepted.load(Ordering::SeqCst), 4);
 }
 
-/// Ids whose task has not run yet are never sent once the stream is
-/// dropped: the tasks end without sending.
-#[tokio::test]
-async fn dropping_the_stream_before_its_tasks_ran_sends_nothing() {
-    use futures_util::FutureExt;
-    let (endpoint, accepted, _) = hanging_server();
-    let client = patient_client(&endpoint);
-    let ids: Vec<String> = (0..100).map(|i| format!("a{i}")).collect();
-    let mut stream = Box::pin(client.revoke_all(ids, BulkOptions::default().with_concurrency(4)));
-    // One poll on this current-thread runtime: 4 tasks spawned, none run.
-    assert!(stream.next().now_or_never().is_none());
-    drop(stream);
-    // Not sent, they would hang for a minute, alive.
-    let metrics = tokio::runtime::Handle::current().metrics();
-    wait_for("the run's tasks to end", || metrics.num_alive_tasks() == 0).await;
-    assert_eq!(accepted.load(Ordering::SeqCst), 0);
-}
-
-/// A stop reaches ids whose task is spawned but has not run: they are
-/// checked when the request would start.
-#[tokio::test]
-async fn a_stop_reaches_ids_already_spawned() {
-    use futures_util::FutureExt;
-    let (server, hits) = scripted().await;
-    let ids: Vec<String> = (0..20).map(|i| format!("h{i}")).collect();
-    let client = client(&server.endpoint);
-    let stop = CancellationToken::new();
-    let mut stream = Box::pin(
-        client.revoke_all(
-            ids,
-            BulkOptions::default()
-                .with_concurrency(4)
-                .with_stop(stop.clone()),
-        ),
-    );
-    // One poll: 4 tasks spawned, none run.
-    assert!(stream.next().now_or_never().is_none());
-    stop.cancel();
-    let outcomes: Vec<_> = stream.collect().await;
-    assert_eq!(outcomes.len(), 20);
-    assert!(
-        outcomes.iter().all(|o| o.outcome.kind() == "not_attempted"),
-        "{outcomes:?}"
-    );
-    assert_eq!(hits.lock().unwrap().len(), 0);
-}
-
 /// A concurrency meant as "unlimited" is taken as such, without overflow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unbounded_concurrency_works() {
@@ -311,57 +264,6 @@ async fn an_unbounded_concurrency_works() {
         .await;
     assert!(outcomes.iter().all(|o| o.outcome.kind() == "revoked"));
     assert_eq!(outcomes.len(), 30);
-}
-
-/// Requests run on the runtime that polled the run. When that runtime
-/// shuts down with requests in flight, those requests fail (they may have
-/// been sent): no id is left without an outcome, and the stream ends.
-#[test]
-fn a_runtime_shut_down_under_the_run_loses_no_outcome() {
-    let (endpoint, accepted, _) = hanging_server();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = runtime.block_on(async { patient_client(&endpoint) });
-    let ids: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
-    let stop = CancellationToken::new();
-    let mut stream = Box::pin(
-        client.revoke_all(
-            ids,
-            BulkOptions::default()
-                .with_concurrency(4)
-                .with_stop(stop.clone()),
-        ),
-    );
-    runtime.block_on(async {
-        use futures_util::FutureExt;
-        assert!(stream.next().now_or_never().is_none());
-        wait_for("4 requests to arrive", || {
-            accepted.load(Ordering::SeqCst) == 4
-        })
-        .await;
-    });
-    drop(runtime);
-    // The rest is not sent from the runtime that collects.
-    stop.cancel();
-
-    let outcomes = collect_on_a_new_runtime(stream);
-    let mut tags: Vec<usize> = outcomes.iter().map(|o| o.tag).collect();
-    tags.sort_unstable();
-    assert_eq!(tags, (0..20).collect::<Vec<_>>());
-    let count = |kind| outcomes.iter().filter(|o| o.outcome.kind() == kind).count();
-    assert_eq!(count("failed"), 4, "{outcomes:?}");
-    assert_eq!(count("not_attempted"), 16, "{outcomes:?}");
-    let failed = outcomes
-        .iter()
-        .find(|o| o.outcome.kind() == "failed")
-        .unwrap();
-    assert!(
-        format!("{:?}", failed.outcome).contains("may or may not have been sent"),
-        "{failed:?}"
-    );
 }
 
 /// Outside a tokio runtime there is nothing to send from: ids that need a
@@ -393,28 +295,6 @@ fn outside_a_runtime_nothing_is_sent() {
     );
     assert!(!outcomes[2].1.is_ok());
     assert_eq!(accepted.load(Ordering::SeqCst), 0);
-}
-
-/// A request whose task is dropped before it ever ran (its runtime shut
-/// down first) still gets an outcome.
-#[test]
-fn a_task_dropped_before_it_ran_loses_no_outcome() {
-    let (endpoint, _, _) = hanging_server();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = runtime.block_on(async { client(&endpoint) });
-    let ids = vec!["t0".to_owned(), "..".to_owned()];
-    let mut stream = Box::pin(client.revoke_all(ids, BulkOptions::default()));
-    // "t0" is spawned, not yet run; ".." comes out at once.
-    let first = runtime.block_on(stream.next()).unwrap();
-    assert_eq!((first.tag, first.outcome.kind()), (1, "refused"));
-    drop(runtime);
-
-    let rest = collect_on_a_new_runtime(stream);
-    assert_eq!(rest.len(), 1, "{rest:?}");
-    assert_eq!((rest[0].tag, rest[0].outcome.kind()), (0, "failed"));
 }
 
 /// An input that comes slowly (a pipe, a queue) gets each outcome as soon as
@@ -558,18 +438,6 @@ async fn a_run_slows_down_under_rate_limits() {
         failed.first()
     );
     assert_eq!(outcomes.len(), 300);
-}
-
-/// The rest of a run's outcomes, taken on a runtime of its own.
-fn collect_on_a_new_runtime<S: futures_util::Stream + Unpin>(stream: S) -> Vec<S::Item> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(30), stream.collect::<Vec<_>>()).await
-        })
-        .expect("the stream ended")
 }
 
 /// An input stream fed by the test, one id at a time.
