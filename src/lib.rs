@@ -43,6 +43,8 @@ mod id;
 pub mod local_server;
 #[cfg(s2_openapi_wrapper)]
 mod retry;
+#[cfg(s2_openapi_wrapper)]
+mod tls;
 
 #[cfg(s2_openapi_wrapper)]
 pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, MAX_BULK_LANES, Outcome};
