@@ -20,14 +20,22 @@ use crate::Error;
 /// The crypto provider: aws-lc-rs with `rustls-aws-lc-rs` (also when
 /// `rustls-ring` is on too: with ring the default, turning aws-lc-rs on
 /// without `default-features = false` is how both end up enabled, and it
-/// is the one asked for), ring with `rustls-ring`, else the process-wide
-/// default installed by the application.
+/// is the one asked for).
+#[cfg(feature = "rustls-aws-lc-rs")]
 fn provider() -> Result<Arc<CryptoProvider>, Error> {
-    #[cfg(feature = "rustls-aws-lc-rs")]
-    return Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-    #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc-rs")))]
-    return Ok(Arc::new(rustls::crypto::ring::default_provider()));
-    #[cfg(not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")))]
+    Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+}
+
+/// The crypto provider: ring with `rustls-ring` alone.
+#[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc-rs")))]
+fn provider() -> Result<Arc<CryptoProvider>, Error> {
+    Ok(Arc::new(rustls::crypto::ring::default_provider()))
+}
+
+/// The crypto provider with neither feature: the process-wide default the
+/// application installed.
+#[cfg(not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")))]
+fn provider() -> Result<Arc<CryptoProvider>, Error> {
     CryptoProvider::get_default().cloned().ok_or_else(|| {
         Error::InvalidConfig(
             "no rustls crypto provider: enable the feature rustls-ring or rustls-aws-lc-rs, \
@@ -120,6 +128,19 @@ mod tests {
         assert_eq!(config.alpn_protocols, [&b"h2"[..], b"http/1.1"]);
         let config = client_config(&[], true).unwrap();
         assert_eq!(config.alpn_protocols, [&b"h2"[..]]);
+    }
+
+    /// With neither feature and no process-wide provider, building a
+    /// client is a configuration error, not reqwest's panic.
+    #[cfg(not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")))]
+    #[test]
+    fn without_a_provider_the_build_says_what_to_do() {
+        let err = crate::Client::builder()
+            .access_token("t")
+            .endpoint("http://127.0.0.1:1")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("rustls-ring"), "{err}");
     }
 
     #[test]
