@@ -73,7 +73,7 @@ echo "before: $(uptime)"
 declare -A seconds crates
 for app in "${apps[@]}"; do
     start=$(date +%s.%N)
-    (cd "$work/$app" && cargo build --release --target-dir "$work/$app/target" 2> "$work/$app.log") || {
+    (cd "$work/$app" && cargo build --release --timings --target-dir "$work/$app/target" 2> "$work/$app.log") || {
         cat "$work/$app.log" >&2
         exit 1
     }
@@ -83,6 +83,19 @@ for app in "${apps[@]}"; do
     printf '%-22s %6s s  %3s crates compiled\n' "$app" "${seconds[$app]}" "${crates[$app]}"
 done
 echo "after:  $(uptime)"
+# Where the time went: the slowest units of each build (seconds of one
+# core each; units run two at a time on 2 cores).
+for app in "${apps[@]}"; do
+    python3 - "$(ls -t "$work/$app"/target/cargo-timings/cargo-timing*.html | head -n 1)" "$app" <<'PY' || true
+import json, re, sys
+html = open(sys.argv[1]).read()
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).group(1))
+total = sum(u["duration"] for u in units)
+top = sorted(units, key=lambda u: -u["duration"])[:8]
+print(f"{sys.argv[2]}: {total:.0f} s of units; slowest: " + ", ".join(
+    f"{u['name']}{' (' + u['target'].strip() + ')' if u['target'].strip() else ''} {u['duration']:.0f}" for u in top))
+PY
+done
 for app in "${apps[@]}"; do
     [ "$app" = s2-sdk ] && continue
     awk -v a="${seconds[$app]}" -v b="${seconds[s2-sdk]}" -v n="$app" \
