@@ -14,17 +14,26 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(s2_openapi_wrapper)");
     println!("cargo::rustc-check-cfg=cfg(s2_operation, values(any()))");
 
+    // An absolute S2_OPENAPI_SPEC is used as is; a relative one is taken
+    // from this crate's root, which is only useful when working on the crate
+    // itself: an application gives an absolute path, and is told so when a
+    // relative one names no file.
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let spec = match std::env::var_os("S2_OPENAPI_SPEC") {
-        Some(path) if !path.is_empty() => manifest_dir.join(path),
-        _ => manifest_dir.join("openapi/s2.yaml"),
+    let (spec, spec_hint) = match std::env::var_os("S2_OPENAPI_SPEC") {
+        Some(path) if !path.is_empty() => {
+            let relative = PathBuf::from(&path).is_relative();
+            let spec = manifest_dir.join(path);
+            let lost = relative && !spec.exists();
+            (spec, lost.then_some(RELATIVE_SPEC_HINT))
+        }
+        _ => (manifest_dir.join("openapi/s2.yaml"), None),
     };
     println!("cargo::rerun-if-changed={}", spec.display());
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
 
     let generated = match s2_openapi_codegen::generate(&spec) {
         Ok(generated) => generated,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => return fail(&format!("{e}{}", spec_hint.unwrap_or_default())),
     };
     let writes = [
         ("generated.rs", generated.client_code.as_str()),
@@ -59,6 +68,11 @@ fn main() {
         )),
     }
 }
+
+/// Why a relative `S2_OPENAPI_SPEC` may not be found, and what to do.
+const RELATIVE_SPEC_HINT: &str = " (a relative S2_OPENAPI_SPEC is taken from the s2-openapi crate's \
+    own directory; from your project, give an absolute path, for example in .cargo/config.toml: \
+    [env] S2_OPENAPI_SPEC = { value = \"openapi/s2.json\", relative = true })";
 
 fn generated_only() -> bool {
     std::env::var("S2_OPENAPI_GENERATED_ONLY").is_ok_and(|v| !v.is_empty() && v != "0")

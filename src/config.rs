@@ -272,19 +272,8 @@ impl ClientBuilder {
         if self.http2_prior_knowledge {
             builder = builder.http2_prior_knowledge();
         }
-        for pem in &self.root_certificates {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                Error::InvalidConfig(format!("cannot read a root certificate: {e}"))
-            })?;
-            if certificates.is_empty() {
-                return Err(Error::InvalidConfig(
-                    "no root certificate found in the PEM given".to_owned(),
-                ));
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
+        let tls = crate::tls::client_config(&self.root_certificates, self.http2_prior_knowledge)?;
+        builder = builder.tls_backend_preconfigured(tls);
         builder
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))

@@ -86,6 +86,8 @@ pub mod local_server;
 mod rate_limit;
 #[cfg(s2_openapi_wrapper)]
 mod retry;
+#[cfg(s2_openapi_wrapper)]
+mod tls;
 
 #[cfg(s2_openapi_wrapper)]
 pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
