@@ -165,11 +165,10 @@ impl Client {
         } else {
             call.instrument(span.clone()).await
         };
-        let latency_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(revoked) => tracing::debug!(
                 parent: &span,
-                latency_ms,
+                latency_ms = started.elapsed().as_millis() as u64,
                 status = revoked.status.as_u16(),
                 attempts = revoked.attempts,
                 confirmation = ?revoked.confirmation,
@@ -177,7 +176,7 @@ impl Client {
             ),
             Err(e) => tracing::debug!(
                 parent: &span,
-                latency_ms,
+                latency_ms = started.elapsed().as_millis() as u64,
                 error = e as &(dyn std::error::Error + 'static),
                 "revoke failed"
             ),
