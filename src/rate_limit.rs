@@ -283,6 +283,15 @@ mod tests {
         started.elapsed()
     }
 
+    /// `n` answered attempts, one a millisecond.
+    async fn send_one_per_ms(limiter: &RateLimiter, n: usize) {
+        for _ in 0..n {
+            let permit = limiter.acquire().await;
+            limiter.observe(permit, false, None);
+            tokio::time::advance(MS).await;
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn nothing_is_limited_before_a_429() {
         let limiter = RateLimiter::new();
@@ -315,11 +324,7 @@ mod tests {
     async fn the_first_429_cuts_from_the_rate_sent() {
         let limiter = RateLimiter::new();
         // 1,000 attempts per second for a while.
-        for _ in 0..500 {
-            let permit = limiter.acquire().await;
-            limiter.observe(permit, false, None);
-            tokio::time::advance(MS).await;
-        }
+        send_one_per_ms(&limiter, 500).await;
         let permit = limiter.acquire().await;
         limiter.observe(permit, true, None);
         let rate = limiter.rate().unwrap();
@@ -337,11 +342,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_cut_goes_to_what_was_admitted() {
         let limiter = RateLimiter::new();
-        for _ in 0..300 {
-            let permit = limiter.acquire().await;
-            limiter.observe(permit, false, None);
-            tokio::time::advance(MS).await;
-        }
+        send_one_per_ms(&limiter, 300).await;
         let permit = limiter.acquire().await;
         limiter.observe(permit, true, None);
         // At the limiter's pace for 300 ms, one attempt in ten unanswered
@@ -390,11 +391,7 @@ mod tests {
     async fn the_rate_recovers_along_a_cubic_curve() {
         let limiter = RateLimiter::new();
         // 1,000 attempts per second, then a 429.
-        for _ in 0..200 {
-            let permit = limiter.acquire().await;
-            limiter.observe(permit, false, None);
-            tokio::time::advance(MS).await;
-        }
+        send_one_per_ms(&limiter, 200).await;
         let permit = limiter.acquire().await;
         limiter.observe(permit, true, None);
         let cut_from = limiter.rate().unwrap() / BETA;
@@ -421,11 +418,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_rate_does_not_outgrow_what_is_sent() {
         let limiter = RateLimiter::new();
-        for _ in 0..200 {
-            let permit = limiter.acquire().await;
-            limiter.observe(permit, false, None);
-            tokio::time::advance(MS).await;
-        }
+        send_one_per_ms(&limiter, 200).await;
         let permit = limiter.acquire().await;
         limiter.observe(permit, true, None);
         // Now a slow sender: 10 attempts per second for 5 s.
