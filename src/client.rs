@@ -30,18 +30,13 @@ struct Inner {
     generated: generated::Client,
     base_url: Url,
     basin_routing: BasinRouting,
-    /// The configuration this client was built from: its retry policy and
-    /// timeouts.
-    config: ClientBuilder,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
-            .field("retry", &self.inner.config.retry)
-            .field("request_timeout", &self.inner.config.request_timeout)
-            .field("operation_timeout", &self.inner.config.operation_timeout)
+            .field("layer", &self.inner.generated.inner)
             .field("access_token", &"[redacted]")
             .finish_non_exhaustive()
     }
@@ -93,7 +88,6 @@ impl Client {
         http: reqwest::Client,
         layer: RequestLayer,
         basin_routing: BasinRouting,
-        config: ClientBuilder,
     ) -> Self {
         let generated = generated::Client::new_with_client(base_url.as_str(), http, layer);
         Self {
@@ -101,7 +95,6 @@ impl Client {
                 generated,
                 base_url,
                 basin_routing,
-                config,
             }),
         }
     }

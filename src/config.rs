@@ -242,7 +242,7 @@ impl ClientBuilder {
             self.operation_timeout,
         );
         let routing = BasinRouting::choose(self.basin_endpoint.as_deref(), self.endpoint.is_none());
-        Ok(Client::new(base_url, http, layer, routing, self))
+        Ok(Client::new(base_url, http, layer, routing))
     }
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {

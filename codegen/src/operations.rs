@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::lower::HTTP_METHODS;
+use crate::surface::resolve;
 
 /// The header S2 reads as a request's idempotency token
 /// (`s2-request-token`): a retried request carrying the same token is
@@ -270,13 +271,6 @@ pub fn render_error_check(bodies: &[ErrorBodies]) -> String {
     }
     code.push_str("        _ => None,\n    }\n}\n");
     code
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(r) => crate::validate::resolve(doc, r).unwrap_or(value),
-        None => value,
-    }
 }
 
 #[cfg(test)]

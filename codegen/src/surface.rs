@@ -210,7 +210,8 @@ fn line_diff(old: &str, new: &str) -> String {
     out.trim_end().to_owned()
 }
 
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+/// `value`, or what its `$ref` points to.
+pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value.get("$ref").and_then(Value::as_str) {
         Some(r) => crate::validate::resolve(doc, r).unwrap_or(value),
         None => value,
