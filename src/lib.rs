@@ -15,13 +15,19 @@
     rustdoc::all
 )]
 pub mod generated {
+    #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("generated/generated.rs");
 }
 
 /// Facts about the spec this crate was generated from, read from it at
 /// build time.
 pub mod spec {
+    #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
+    #[cfg(not(feature = "codegen"))]
+    include!("generated/spec_info.rs");
 
     /// One operation of the spec, with what the request layer reads to
     /// apply S2's rules to it.

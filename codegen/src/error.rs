@@ -17,6 +17,14 @@ pub enum CodegenError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file could not be written (by `update`).
+    #[error("cannot write {path}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The spec is not well-formed YAML or JSON.
     #[error("cannot parse the OpenAPI spec {path}: {message}")]
     Parse {

@@ -36,19 +36,40 @@ pub fn one_line(message: &str) -> String {
         .collect()
 }
 
-/// A unified diff from the committed snapshot to the generated one, or
-/// `None` when they match.
-pub fn snapshot_diff(committed: &str, generated: &str) -> Option<String> {
-    (committed != generated).then(|| {
-        similar::TextDiff::from_lines(committed, generated)
-            .unified_diff()
-            .context_radius(2)
-            .header(
-                "openapi/api-surface.txt (committed)",
-                "generated from openapi/s2.yaml",
-            )
-            .to_string()
-    })
+/// What s2-openapi commits of its vendored spec, by path from its root:
+/// the API-surface snapshot that makes spec changes reviewable, and the
+/// generated code that a build without the `codegen` feature includes.
+pub fn committed_files(generated: &Generated) -> Vec<(String, String)> {
+    let mut files = vec![(
+        "openapi/api-surface.txt".to_owned(),
+        generated.surface.render(),
+    )];
+    files.extend(
+        generated
+            .files()
+            .into_iter()
+            .map(|(name, code)| (format!("src/generated/{name}"), code)),
+    );
+    files
+}
+
+/// A unified diff for each committed file under `root` that differs from
+/// what `generated` makes of it (an absent file differs): empty when all
+/// are up to date.
+pub fn stale_files(root: &std::path::Path, generated: &Generated) -> Vec<String> {
+    committed_files(generated)
+        .into_iter()
+        .filter_map(|(path, fresh)| {
+            let committed = std::fs::read_to_string(root.join(&path)).unwrap_or_default();
+            (committed != fresh).then(|| {
+                similar::TextDiff::from_lines(&committed, &fresh)
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(&format!("{path} (committed)"), "generated")
+                    .to_string()
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

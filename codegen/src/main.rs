@@ -1,8 +1,8 @@
 //! `s2-openapi-codegen`: spec updates as a reviewed, boring operation.
 //!
 //! ```text
-//! cargo run -p s2-openapi-codegen -- check           # snapshot matches the vendored spec?
-//! cargo run -p s2-openapi-codegen -- update <spec>   # validate, vendor, re-snapshot, report changes
+//! cargo run -p s2-openapi-codegen -- check           # snapshot and src/generated/ match the vendored spec?
+//! cargo run -p s2-openapi-codegen -- update <spec>   # validate, vendor, regenerate, report changes
 //! cargo run -p s2-openapi-codegen -- surface <spec>  # print a spec's API surface
 //! cargo run -p s2-openapi-codegen -- supports-wrapper <spec>  # exit 0 if the wrapper builds from it
 //! ```
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use s2_openapi_codegen::surface::Impact;
-use s2_openapi_codegen::{CodegenError, Generated, generate, snapshot_diff};
+use s2_openapi_codegen::{CodegenError, Generated, committed_files, generate, stale_files};
 
 const USAGE: &str =
     "usage: s2-openapi-codegen check | update <spec.yaml|json> | surface <spec.yaml|json>";
@@ -48,7 +48,13 @@ fn main() -> ExitCode {
         }
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
+        let mut message = format!("error: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        eprintln!("{message}");
         ExitCode::FAILURE
     })
 }
@@ -57,26 +63,20 @@ fn vendored(root: &Path) -> PathBuf {
     root.join("openapi/s2.yaml")
 }
 
-fn snapshot(root: &Path) -> PathBuf {
-    root.join("openapi/api-surface.txt")
-}
-
 fn check(root: &Path) -> Result<ExitCode, CodegenError> {
-    let generated = generate(&vendored(root))?;
-    let committed = std::fs::read_to_string(snapshot(root)).unwrap_or_default();
-    match snapshot_diff(&committed, &generated.surface.render()) {
-        None => {
-            println!("openapi/api-surface.txt matches openapi/s2.yaml");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(diff) => {
-            eprintln!(
-                "openapi/api-surface.txt does not match what openapi/s2.yaml generates \
-                 (run `cargo run -p s2-openapi-codegen -- update openapi/s2.yaml` and review):\n{diff}"
-            );
-            Ok(ExitCode::FAILURE)
-        }
+    let diffs = stale_files(root, &generate(&vendored(root))?);
+    if diffs.is_empty() {
+        println!("openapi/api-surface.txt and src/generated/ match openapi/s2.yaml");
+        return Ok(ExitCode::SUCCESS);
     }
+    eprintln!(
+        "committed files do not match what openapi/s2.yaml generates \
+         (run `cargo run -p s2-openapi-codegen -- update openapi/s2.yaml` and review):"
+    );
+    for diff in diffs {
+        eprintln!("{diff}");
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
@@ -88,12 +88,17 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
         source,
     })?;
     let write = |path: PathBuf, data: &[u8]| {
-        std::fs::write(&path, data).map_err(|source| CodegenError::Read { path, source })
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, data))
+            .map_err(|source| CodegenError::Write { path, source })
     };
     write(vendored(root), &bytes)?;
-    write(snapshot(root), new.surface.render().as_bytes())?;
+    for (path, content) in committed_files(&new) {
+        write(root.join(path), content.as_bytes())?;
+    }
     println!(
-        "vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt",
+        "vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt and src/generated/",
         spec.display()
     );
 
