@@ -142,13 +142,19 @@ impl Client {
     /// not; the other variants for transport failures, timeouts and
     /// responses the spec does not describe.
     pub async fn revoke_access_token(&self, id: impl AsRef<str>) -> Result<Revoked, Error> {
-        let id = AccessTokenId::new(id.as_ref())?;
-        self.revoke_id(&id).await
+        let id = AccessTokenId::parse(id.as_ref())?;
+        self.revoke(id).await
     }
 
     /// [`revoke_access_token`](Self::revoke_access_token) for an id that
     /// was already validated.
     pub async fn revoke_id(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
+        self.revoke(id.clone()).await
+    }
+
+    /// [`revoke_id`](Self::revoke_id) taking the id, which goes into
+    /// [`Revoked::id`] without a copy.
+    pub(crate) async fn revoke(&self, id: AccessTokenId) -> Result<Revoked, Error> {
         let span = tracing::debug_span!("s2.revoke", id = %id);
         let started = Instant::now();
         let call = self.revoke_checked(id);
@@ -180,7 +186,7 @@ impl Client {
     /// The generated call, through the request layer, and the one rule of
     /// its own: `access_token_not_found` after an attempt whose outcome is
     /// unknown means that attempt most likely revoked the token.
-    async fn revoke_checked(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
+    async fn revoke_checked(&self, id: AccessTokenId) -> Result<Revoked, Error> {
         let call = self
             .inner
             .generated
@@ -191,7 +197,7 @@ impl Client {
         // scope would copy it.
         let (result, report) = layer::reported(Box::pin(call)).await;
         let revoked = |status, confirmation| Revoked {
-            id: id.clone(),
+            id,
             status,
             attempts: report.attempts,
             confirmation,
