@@ -28,13 +28,13 @@ count() { # mode:variant[:h2c] n -> instructions
     file="$out/${1//:/-}-$2.out"
     S2_BENCH_ONLY=count S2_BENCH_COUNT="$mode:$variant:$2$proto" \
         valgrind --tool=callgrind --callgrind-out-file="$file" "$bench" --bench \
-        >/dev/null 2>&1
-    sed -n 's/^summary: *//p; s/^totals: *//p' "$file" | head -n 1
+        >"$file.log" 2>&1 || { echo "$1 $2 failed: see $file.log" >&2; return 1; }
+    sed -n 's/^summary: *//p' "$file"
 }
 
 for spec in "$@"; do
-    a=$(count "$spec" "$small")
-    b=$(count "$spec" "$large")
+    a=$(count "$spec" "$small") || exit 1
+    b=$(count "$spec" "$large") || exit 1
     awk -v s="$spec" -v a="$a" -v b="$b" -v n=$((large - small)) \
         'BEGIN { printf "%-22s %7.1fk instructions per revoke\n", s, (b - a) / n / 1000 }'
 done
