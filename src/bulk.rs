@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
 use crate::id::{AccessTokenId, InvalidId};
-use crate::rate_limit::{self, RateLimiter};
+use crate::rate_limit::RateLimiter;
 
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
@@ -214,11 +214,13 @@ impl Client {
     where
         S: Stream<Item = (T, String)>,
     {
+        let client = if options.adapt_to_rate_limits {
+            self.with_rate_limiter(Arc::new(RateLimiter::new()))
+        } else {
+            self.clone()
+        };
         let run = Arc::new(Run {
-            client: self.clone(),
-            limiter: options
-                .adapt_to_rate_limits
-                .then(|| Arc::new(RateLimiter::new())),
+            client,
             stop: options.stop,
             seen: Mutex::new(SeenIds::new()),
             settled: Notify::new(),
@@ -250,8 +252,8 @@ impl Client {
 
 /// What one bulk run shares between its ids.
 struct Run {
+    /// The client, with the run's rate limiter in its request layer.
     client: Client,
-    limiter: Option<Arc<RateLimiter>>,
     stop: CancellationToken,
     seen: Mutex<SeenIds>,
     /// Notified whenever a first occurrence settles.
@@ -315,12 +317,7 @@ impl Run {
                     .to_owned(),
             ));
         }
-        let call = self.client.revoke(id);
-        let result = match &self.limiter {
-            Some(limiter) => rate_limit::scope(Arc::clone(limiter), call).await,
-            None => call.await,
-        };
-        match result {
+        match self.client.revoke(id).await {
             Ok(revoked) => Outcome::Revoked(revoked),
             Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => Outcome::AlreadyGone(e),
             Err(e) => Outcome::Failed(e),

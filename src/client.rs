@@ -16,6 +16,7 @@ use crate::from_generated::convert;
 use crate::generated;
 use crate::id::AccessTokenId;
 use crate::layer::{self, RequestLayer};
+use crate::rate_limit::RateLimiter;
 
 /// A client for S2.
 ///
@@ -95,6 +96,24 @@ impl Client {
                 generated,
                 base_url,
                 basin_routing,
+            }),
+        }
+    }
+
+    /// This client with every attempt of its calls gated by `limiter`
+    /// (a bulk run's: [`RateLimiter`]).
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+        let generated = &self.inner.generated;
+        let layer = generated.inner.with_rate_limiter(limiter);
+        Self {
+            inner: Arc::new(Inner {
+                generated: generated::Client::new_with_client(
+                    &generated.baseurl,
+                    generated.client.clone(),
+                    layer,
+                ),
+                base_url: self.inner.base_url.clone(),
+                basin_routing: self.inner.basin_routing.clone(),
             }),
         }
     }

@@ -34,6 +34,7 @@ use tracing::Instrument;
 use crate::config::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 use crate::error::{ApiError, Error, is_retryable_status};
 use crate::generated;
+use crate::rate_limit::RateLimiter;
 use crate::retry::{RetryPolicy, retry_after};
 
 /// At most this much of an error response's body is read (the rest is left
@@ -64,6 +65,9 @@ pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 pub struct RequestLayer {
     policy: Arc<Policy>,
     basin: Option<HeaderValue>,
+    /// A bulk run's rate limiter, which gates and learns from every attempt
+    /// (set only on the run's own client).
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 #[derive(Debug)]
@@ -106,6 +110,7 @@ impl RequestLayer {
                 operation_timeout,
             }),
             basin: None,
+            limiter: None,
         }
     }
 
@@ -114,6 +119,16 @@ impl RequestLayer {
         Self {
             policy: Arc::clone(&self.policy),
             basin,
+            limiter: self.limiter.clone(),
+        }
+    }
+
+    /// The same layer, every attempt gated by `limiter` (a bulk run's).
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+        Self {
+            policy: Arc::clone(&self.policy),
+            basin: self.basin.clone(),
+            limiter: Some(limiter),
         }
     }
 
@@ -186,9 +201,9 @@ impl RequestLayer {
         // and learns from each (rate_limit.rs). Should the deadline pass
         // while the first attempt waits for its turn, the attempt goes with
         // no time left and times out before sending.
-        let limiter = crate::rate_limit::current();
+        let limiter = self.limiter.as_deref();
         let mut permit = None;
-        if let Some(limiter) = &limiter {
+        if let Some(limiter) = limiter {
             permit = tokio::time::timeout_at(deadline, limiter.acquire())
                 .await
                 .ok();
@@ -276,7 +291,7 @@ impl RequestLayer {
             // Boxed: only retries wait, and inline the timer would make every
             // call's future larger.
             Box::pin(tokio::time::sleep(wait)).await;
-            if let Some(limiter) = &limiter {
+            if let Some(limiter) = limiter {
                 match tokio::time::timeout_at(deadline, limiter.acquire()).await {
                     Ok(next_permit) => permit = Some(next_permit),
                     Err(_) => {
