@@ -34,7 +34,7 @@ use tracing::Instrument;
 use crate::config::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 use crate::error::{ApiError, Error, is_retryable_status};
 use crate::generated;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{Permit, RateLimiter};
 use crate::retry::{RetryPolicy, retry_after};
 
 /// At most this much of an error response's body is read (the rest is left
@@ -204,9 +204,7 @@ impl RequestLayer {
         let limiter = self.limiter.as_deref();
         let mut permit = None;
         if let Some(limiter) = limiter {
-            permit = tokio::time::timeout_at(deadline, limiter.acquire())
-                .await
-                .ok();
+            permit = permit_by(limiter, deadline).await;
         }
         loop {
             report.attempts += 1;
@@ -292,9 +290,9 @@ impl RequestLayer {
             // call's future larger.
             Box::pin(tokio::time::sleep(wait)).await;
             if let Some(limiter) = limiter {
-                match tokio::time::timeout_at(deadline, limiter.acquire()).await {
-                    Ok(next_permit) => permit = Some(next_permit),
-                    Err(_) => {
+                match permit_by(limiter, deadline).await {
+                    Some(next_permit) => permit = Some(next_permit),
+                    None => {
                         tracing::debug!(parent: &span, "not retrying: the deadline passed waiting for the rate limiter");
                         report.deadline_passed = Some(policy.operation_timeout);
                         return (failure.result, report);
@@ -328,6 +326,19 @@ impl RequestLayer {
             return Err("the wait would pass the deadline");
         }
         Ok(wait)
+    }
+}
+
+/// `limiter`'s permit for an attempt, or `None` if `deadline` passes
+/// while waiting for it.
+async fn permit_by(limiter: &RateLimiter, deadline: Instant) -> Option<Permit> {
+    match limiter.try_acquire() {
+        Some(permit) => Some(permit),
+        // Boxed: only a run slowed down by 429s waits, and inline the timer
+        // would make every call's future larger.
+        None => Box::pin(tokio::time::timeout_at(deadline, limiter.acquire()))
+            .await
+            .ok(),
     }
 }
 

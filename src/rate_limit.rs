@@ -145,12 +145,21 @@ impl RateLimiter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A permit at once while nothing is limited (before the first 429);
+    /// `None` once attempts may have to wait ([`acquire`](Self::acquire)).
+    pub(crate) fn try_acquire(&self) -> Option<Permit> {
+        if self.engaged.load(Ordering::Acquire) {
+            return None;
+        }
+        self.early_sent.fetch_add(1, Ordering::Relaxed);
+        Some(Permit { cuts: 0 })
+    }
+
     /// Waits until an attempt may start: after any pause, and its turn at
     /// the current rate.
     pub(crate) async fn acquire(&self) -> Permit {
-        if !self.engaged.load(Ordering::Acquire) {
-            self.early_sent.fetch_add(1, Ordering::Relaxed);
-            return Permit { cuts: 0 };
+        if let Some(permit) = self.try_acquire() {
+            return permit;
         }
         loop {
             let (start, cuts) = {
