@@ -194,7 +194,7 @@ impl RequestLayer {
         let policy = &*self.policy;
         let started = Instant::now();
         let deadline = started + policy.operation_timeout;
-        let mut backoffs = policy.retry.backoffs().peekable();
+        let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
         let mut request = request;
         // A bulk run's rate limiter gates every attempt, retries included,
@@ -216,8 +216,13 @@ impl RequestLayer {
                 Instant::now()
             };
             // A copy for the next attempt, unless none may follow (a
-            // streaming body cannot be copied: it gets one attempt).
-            let next = backoffs.peek().and_then(|_| request.try_clone());
+            // streaming body cannot be copied: it gets one attempt). The
+            // backoffs are drawn only for retries.
+            let next = if report.attempts < policy.retry.max_attempts {
+                request.try_clone()
+            } else {
+                None
+            };
             let left = deadline.saturating_duration_since(attempt_started);
             if left < policy.request_timeout {
                 *request.timeout_mut() = Some(left);
