@@ -167,13 +167,17 @@ impl RequestLayer {
             status = tracing::field::Empty,
             code = tracing::field::Empty,
         );
-        let attempts = self.attempts(http, request, operation, idempotent, &span);
         // With tracing off the span is disabled and wraps nothing: the
-        // `Instrumented` layer would still cost every call.
+        // `Instrumented` layer would still cost every call. (The attempts'
+        // future is made in each branch: moved out of a local it would be
+        // copied once more, and it is large.)
         let (result, report) = if span.is_disabled() {
-            attempts.await
+            self.attempts(http, request, operation, idempotent, &span)
+                .await
         } else {
-            attempts.instrument(span.clone()).await
+            self.attempts(http, request, operation, idempotent, &span)
+                .instrument(span.clone())
+                .await
         };
         span.record("attempts", report.attempts);
         if let Some(status) = report.status {
@@ -186,7 +190,7 @@ impl RequestLayer {
     async fn attempts(
         &self,
         http: &reqwest::Client,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         operation: &str,
         idempotent: bool,
         call_span: &tracing::Span,
@@ -196,7 +200,6 @@ impl RequestLayer {
         let deadline = started + policy.operation_timeout;
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
-        let mut request = request;
         // A bulk run's rate limiter gates every attempt, retries included,
         // and learns from each (rate_limit.rs). Should the deadline pass
         // while the first attempt waits for its turn, the attempt goes with
