@@ -39,7 +39,7 @@ const CONCURRENCY: usize = 64;
 /// the median round. Many short rounds: this 2-core VM's noise comes in
 /// bursts that a few long rounds cannot outvote.
 const PER_CALL_ROUNDS: usize = 15;
-const BULK_ROUNDS: usize = 5;
+const BULK_ROUNDS: usize = 15;
 /// The rebuild timings.
 const REBUILD_ROUNDS: usize = 3;
 
