@@ -12,7 +12,9 @@
 //! `S2_BENCH_RATE` (2000 requests per second admitted) and
 //! `S2_BENCH_STDIN_IDS` (1000000) scale the runs; `S2_BENCH_ONLY` (a
 //! comma-separated subset of `per-call,bulk,rate-limit,codegen,rebuild,memory`)
-//! picks sections. The raw peer sets a 3 s connect and 5 s request timeout, as the
+//! picks sections. `S2_BENCH_ONLY=count` runs only `S2_BENCH_COUNT`
+//! (`MODE:VARIANT:N[:h2c]`), untimed, for `scripts/callgrind.sh` to count
+//! instructions (see [`count_section`]). The raw peer sets a 3 s connect and 5 s request timeout, as the
 //! wrapper and s2-sdk do by default; `S2_BENCH_RAW_NO_TIMEOUTS=1` drops them.
 
 // A benchmark: failures are bugs to see, not to handle.
@@ -37,7 +39,7 @@ const CONCURRENCY: usize = 64;
 /// the median round. Many short rounds: this 2-core VM's noise comes in
 /// bursts that a few long rounds cannot outvote.
 const PER_CALL_ROUNDS: usize = 15;
-const BULK_ROUNDS: usize = 5;
+const BULK_ROUNDS: usize = 15;
 /// The rebuild timings.
 const REBUILD_ROUNDS: usize = 3;
 
@@ -574,6 +576,51 @@ fn rebuild_section(results: &mut Results) {
     results.push(("rebuild no-op/after spec change".to_owned(), noop / changed));
 }
 
+/// One untimed run on a current-thread runtime (client and server on one
+/// thread: the same instructions every time), for `scripts/callgrind.sh`.
+/// `S2_BENCH_COUNT` is `MODE:VARIANT:N[:h2c]`: `N` revokes by `VARIANT`
+/// (`raw`, `generated`, `wrapper`), one after the other (`MODE` `call`),
+/// at concurrency 64 through `buffer_unordered` (`each`), or as the bench's
+/// bulk section runs them (`bulk`: the bulk API for the wrapper).
+fn count_section() {
+    let spec = std::env::var("S2_BENCH_COUNT").unwrap_or_else(|_| "bulk:wrapper:200".into());
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (mode, variant, n) = (parts[0], parts[1], parts[2].parse::<usize>().unwrap());
+    let protocol = match parts.get(3) {
+        Some(&"h2c") => Protocol::H2c,
+        _ => Protocol::Http1,
+    };
+    let variant = [Variant::Raw, Variant::Generated, Variant::Wrapper]
+        .into_iter()
+        .find(|v| v.name() == variant)
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let setup = setup(protocol, n, "count").await;
+        let peers = &setup.peers;
+        match mode {
+            "call" => {
+                per_call(peers, variant, "count", n).await;
+            }
+            "each" => {
+                let done = futures_util::stream::iter((0..n).map(|i| format!("count-{i}")))
+                    .map(|id| revoke(peers, variant, id))
+                    .buffer_unordered(CONCURRENCY)
+                    .count()
+                    .await;
+                assert_eq!(done, n);
+            }
+            "bulk" => {
+                bulk(peers, variant, "count", n, CONCURRENCY).await;
+            }
+            _ => panic!("S2_BENCH_COUNT: unknown mode {mode}"),
+        }
+    });
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
     // just prove the harness runs, small.
@@ -587,6 +634,10 @@ fn main() {
     let only = std::env::var("S2_BENCH_ONLY").unwrap_or_default();
     let run = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
 
+    if only == "count" {
+        count_section();
+        return;
+    }
     let mut results = Results::new();
     if run("per-call") {
         // One thread for client and server: a call's cost is the work done

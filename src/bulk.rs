@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
 use crate::id::{AccessTokenId, InvalidId};
-use crate::rate_limit::{self, RateLimiter};
+use crate::rate_limit::RateLimiter;
 
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
@@ -214,11 +214,13 @@ impl Client {
     where
         S: Stream<Item = (T, String)>,
     {
+        let client = if options.adapt_to_rate_limits {
+            self.with_rate_limiter(Arc::new(RateLimiter::new()))
+        } else {
+            self.clone()
+        };
         let run = Arc::new(Run {
-            client: self.clone(),
-            limiter: options
-                .adapt_to_rate_limits
-                .then(|| Arc::new(RateLimiter::new())),
+            client,
             stop: options.stop,
             seen: Mutex::new(SeenIds::new()),
             settled: Notify::new(),
@@ -250,8 +252,8 @@ impl Client {
 
 /// What one bulk run shares between its ids.
 struct Run {
+    /// The client, with the run's rate limiter in its request layer.
     client: Client,
-    limiter: Option<Arc<RateLimiter>>,
     stop: CancellationToken,
     seen: Mutex<SeenIds>,
     /// Notified whenever a first occurrence settles.
@@ -264,11 +266,8 @@ enum Work {
     Done(Outcome),
     /// A duplicate of an id whose first occurrence is not yet settled.
     Duplicate(Key),
-    /// A first occurrence: its request, or its outcome if none can be sent.
-    First(
-        Key,
-        Result<futures_util::future::BoxFuture<'static, Outcome>, Outcome>,
-    ),
+    /// A first occurrence, to be sent.
+    First(Key, AccessTokenId),
 }
 
 impl Run {
@@ -280,62 +279,48 @@ impl Run {
         if self.stop.is_cancelled() {
             return Work::Done(Outcome::NotAttempted);
         }
-        let id = match AccessTokenId::new(id) {
+        let id = match AccessTokenId::parse(id) {
             Ok(id) => id,
             Err(invalid) => return Work::Done(Outcome::Refused(invalid)),
         };
-        let key = match self.seen().insert(id.as_str()) {
-            Ok(key) => key,
-            Err((_, Some(first))) => return Work::Done(Outcome::Duplicate(first)),
-            Err((key, None)) => return Work::Duplicate(key),
-        };
-        // reqwest needs a tokio runtime; outside one, say so instead of
-        // panicking in it.
-        if tokio::runtime::Handle::try_current().is_err() {
-            let error = Error::InvalidConfig(
-                "bulk revocation sends its requests on a tokio runtime: poll the stream inside one"
-                    .to_owned(),
-            );
-            return Work::First(key, Err(Outcome::Failed(error)));
+        match self.seen().insert(id.as_str()) {
+            Ok(key) => Work::First(key, id),
+            Err((_, Some(first))) => Work::Done(Outcome::Duplicate(first)),
+            Err((key, None)) => Work::Duplicate(key),
         }
-        let (client, stop, limiter) =
-            (self.client.clone(), self.stop.clone(), self.limiter.clone());
-        // Boxed: the call's future is large; the futures of ids that need
-        // no request stay small.
-        let request = Box::pin(async move {
-            // Checked when the request would start.
-            if stop.is_cancelled() {
-                return Outcome::NotAttempted;
-            }
-            let call = client.revoke_id(&id);
-            let result = match limiter {
-                Some(limiter) => rate_limit::scope(limiter, call).await,
-                None => call.await,
-            };
-            match result {
-                Ok(revoked) => Outcome::Revoked(revoked),
-                Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => {
-                    Outcome::AlreadyGone(e)
-                }
-                Err(e) => Outcome::Failed(e),
-            }
-        });
-        Work::First(key, Ok(request))
     }
 
     async fn finish(&self, work: Work) -> Outcome {
         match work {
             Work::Done(outcome) => outcome,
             Work::Duplicate(key) => Outcome::Duplicate(self.first_outcome(key).await),
-            Work::First(key, request) => {
-                let outcome = match request {
-                    Ok(request) => request.await,
-                    Err(outcome) => outcome,
-                };
+            Work::First(key, id) => {
+                let outcome = self.send(id).await;
                 self.seen().settle(key, FirstOutcome::of(&outcome));
                 self.settled.notify_waiters();
                 outcome
             }
+        }
+    }
+
+    /// The request for a first occurrence.
+    async fn send(&self, id: AccessTokenId) -> Outcome {
+        // Checked when the request would start.
+        if self.stop.is_cancelled() {
+            return Outcome::NotAttempted;
+        }
+        // reqwest needs a tokio runtime; outside one, say so instead of
+        // panicking in it.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Outcome::Failed(Error::InvalidConfig(
+                "bulk revocation sends its requests on a tokio runtime: poll the stream inside one"
+                    .to_owned(),
+            ));
+        }
+        match self.client.revoke(id).await {
+            Ok(revoked) => Outcome::Revoked(revoked),
+            Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => Outcome::AlreadyGone(e),
+            Err(e) => Outcome::Failed(e),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::from_generated::convert;
 use crate::generated;
 use crate::id::AccessTokenId;
 use crate::layer::{self, RequestLayer};
+use crate::rate_limit::RateLimiter;
 
 /// A client for S2.
 ///
@@ -99,6 +100,24 @@ impl Client {
         }
     }
 
+    /// This client with every attempt of its calls gated by `limiter`
+    /// (a bulk run's: [`RateLimiter`]).
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+        let generated = &self.inner.generated;
+        let layer = generated.inner.with_rate_limiter(limiter);
+        Self {
+            inner: Arc::new(Inner {
+                generated: generated::Client::new_with_client(
+                    &generated.baseurl,
+                    generated.client.clone(),
+                    layer,
+                ),
+                base_url: self.inner.base_url.clone(),
+                basin_routing: self.inner.basin_routing.clone(),
+            }),
+        }
+    }
+
     /// The generated progenitor client, for every other operation of the
     /// spec. It shares this client's connection pool, bearer token,
     /// timeouts and redirect policy.
@@ -142,13 +161,19 @@ impl Client {
     /// not; the other variants for transport failures, timeouts and
     /// responses the spec does not describe.
     pub async fn revoke_access_token(&self, id: impl AsRef<str>) -> Result<Revoked, Error> {
-        let id = AccessTokenId::new(id.as_ref())?;
-        self.revoke_id(&id).await
+        let id = AccessTokenId::parse(id.as_ref())?;
+        self.revoke(id).await
     }
 
     /// [`revoke_access_token`](Self::revoke_access_token) for an id that
     /// was already validated.
     pub async fn revoke_id(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
+        self.revoke(id.clone()).await
+    }
+
+    /// [`revoke_id`](Self::revoke_id) taking the id, which goes into
+    /// [`Revoked::id`] without a copy.
+    pub(crate) async fn revoke(&self, id: AccessTokenId) -> Result<Revoked, Error> {
         let span = tracing::debug_span!("s2.revoke", id = %id);
         let started = Instant::now();
         let call = self.revoke_checked(id);
@@ -180,7 +205,7 @@ impl Client {
     /// The generated call, through the request layer, and the one rule of
     /// its own: `access_token_not_found` after an attempt whose outcome is
     /// unknown means that attempt most likely revoked the token.
-    async fn revoke_checked(&self, id: &AccessTokenId) -> Result<Revoked, Error> {
+    async fn revoke_checked(&self, id: AccessTokenId) -> Result<Revoked, Error> {
         let call = self
             .inner
             .generated
@@ -191,7 +216,7 @@ impl Client {
         // scope would copy it.
         let (result, report) = layer::reported(Box::pin(call)).await;
         let revoked = |status, confirmation| Revoked {
-            id: id.clone(),
+            id,
             status,
             attempts: report.attempts,
             confirmation,

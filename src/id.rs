@@ -26,10 +26,15 @@ impl AccessTokenId {
     /// bytes) and the path guard (the generated client must send it as one
     /// path segment that decodes back to it).
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
-        let id = id.into();
-        check(&id)
+        Self::parse(&id.into())
+    }
+
+    /// [`new`](Self::new) from a borrowed id: the generated type copies it
+    /// anyway, so there is no need for an owned one first.
+    pub(crate) fn parse(id: &str) -> Result<Self, InvalidId> {
+        check(id)
             .map(Self)
-            .map_err(|reason| InvalidId::new(&id, reason))
+            .map_err(|reason| InvalidId::new(id, reason))
     }
 
     /// The id as given.
@@ -64,7 +69,7 @@ impl fmt::Display for AccessTokenId {
 impl std::str::FromStr for AccessTokenId {
     type Err = InvalidId;
     fn from_str(s: &str) -> Result<Self, InvalidId> {
-        Self::new(s)
+        Self::parse(s)
     }
 }
 
@@ -78,7 +83,7 @@ impl TryFrom<String> for AccessTokenId {
 impl TryFrom<&str> for AccessTokenId {
     type Error = InvalidId;
     fn try_from(s: &str) -> Result<Self, InvalidId> {
-        Self::new(s)
+        Self::parse(s)
     }
 }
 

@@ -34,6 +34,7 @@ use tracing::Instrument;
 use crate::config::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 use crate::error::{ApiError, Error, is_retryable_status};
 use crate::generated;
+use crate::rate_limit::{Permit, RateLimiter};
 use crate::retry::{RetryPolicy, retry_after};
 
 /// At most this much of an error response's body is read (the rest is left
@@ -64,6 +65,9 @@ pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 pub struct RequestLayer {
     policy: Arc<Policy>,
     basin: Option<HeaderValue>,
+    /// A bulk run's rate limiter, which gates and learns from every attempt
+    /// (set only on the run's own client).
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 #[derive(Debug)]
@@ -106,6 +110,7 @@ impl RequestLayer {
                 operation_timeout,
             }),
             basin: None,
+            limiter: None,
         }
     }
 
@@ -114,6 +119,16 @@ impl RequestLayer {
         Self {
             policy: Arc::clone(&self.policy),
             basin,
+            limiter: self.limiter.clone(),
+        }
+    }
+
+    /// The same layer, every attempt gated by `limiter` (a bulk run's).
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+        Self {
+            policy: Arc::clone(&self.policy),
+            basin: self.basin.clone(),
+            limiter: Some(limiter),
         }
     }
 
@@ -152,13 +167,17 @@ impl RequestLayer {
             status = tracing::field::Empty,
             code = tracing::field::Empty,
         );
-        let attempts = self.attempts(http, request, operation, idempotent, &span);
         // With tracing off the span is disabled and wraps nothing: the
-        // `Instrumented` layer would still cost every call.
+        // `Instrumented` layer would still cost every call. (The attempts'
+        // future is made in each branch: moved out of a local it would be
+        // copied once more, and it is large.)
         let (result, report) = if span.is_disabled() {
-            attempts.await
+            self.attempts(http, request, operation, idempotent, &span)
+                .await
         } else {
-            attempts.instrument(span.clone()).await
+            self.attempts(http, request, operation, idempotent, &span)
+                .instrument(span.clone())
+                .await
         };
         span.record("attempts", report.attempts);
         if let Some(status) = report.status {
@@ -171,7 +190,7 @@ impl RequestLayer {
     async fn attempts(
         &self,
         http: &reqwest::Client,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         operation: &str,
         idempotent: bool,
         call_span: &tracing::Span,
@@ -179,19 +198,16 @@ impl RequestLayer {
         let policy = &*self.policy;
         let started = Instant::now();
         let deadline = started + policy.operation_timeout;
-        let mut backoffs = policy.retry.backoffs().peekable();
+        let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
-        let mut request = request;
         // A bulk run's rate limiter gates every attempt, retries included,
         // and learns from each (rate_limit.rs). Should the deadline pass
         // while the first attempt waits for its turn, the attempt goes with
         // no time left and times out before sending.
-        let limiter = crate::rate_limit::current();
+        let limiter = self.limiter.as_deref();
         let mut permit = None;
-        if let Some(limiter) = &limiter {
-            permit = tokio::time::timeout_at(deadline, limiter.acquire())
-                .await
-                .ok();
+        if let Some(limiter) = limiter {
+            permit = permit_by(limiter, deadline).await;
         }
         loop {
             report.attempts += 1;
@@ -203,8 +219,13 @@ impl RequestLayer {
                 Instant::now()
             };
             // A copy for the next attempt, unless none may follow (a
-            // streaming body cannot be copied: it gets one attempt).
-            let next = backoffs.peek().and_then(|_| request.try_clone());
+            // streaming body cannot be copied: it gets one attempt). The
+            // backoffs are drawn only for retries.
+            let next = if report.attempts < policy.retry.max_attempts {
+                copy(&request)
+            } else {
+                None
+            };
             let left = deadline.saturating_duration_since(attempt_started);
             if left < policy.request_timeout {
                 *request.timeout_mut() = Some(left);
@@ -276,10 +297,10 @@ impl RequestLayer {
             // Boxed: only retries wait, and inline the timer would make every
             // call's future larger.
             Box::pin(tokio::time::sleep(wait)).await;
-            if let Some(limiter) = &limiter {
-                match tokio::time::timeout_at(deadline, limiter.acquire()).await {
-                    Ok(next_permit) => permit = Some(next_permit),
-                    Err(_) => {
+            if let Some(limiter) = limiter {
+                match permit_by(limiter, deadline).await {
+                    Some(next_permit) => permit = Some(next_permit),
+                    None => {
                         tracing::debug!(parent: &span, "not retrying: the deadline passed waiting for the rate limiter");
                         report.deadline_passed = Some(policy.operation_timeout);
                         return (failure.result, report);
@@ -313,6 +334,39 @@ impl RequestLayer {
             return Err("the wait would pass the deadline");
         }
         Ok(wait)
+    }
+}
+
+/// A copy of `request` for another attempt; `None` for a streaming body.
+///
+/// `Request::try_clone` (reqwest 0.13) first writes the timeout into the
+/// copy's extensions, which allocates them, then replaces them with a copy
+/// of the original's: two allocations and two frees for nothing on every
+/// call. A request without a body is copied from its public parts instead;
+/// the timeout is the only extension a reqwest request carries.
+fn copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
+}
+
+/// `limiter`'s permit for an attempt, or `None` if `deadline` passes
+/// while waiting for it.
+async fn permit_by(limiter: &RateLimiter, deadline: Instant) -> Option<Permit> {
+    match limiter.try_acquire() {
+        Some(permit) => Some(permit),
+        // Boxed: only a run slowed down by 429s waits, and inline the timer
+        // would make every call's future larger.
+        None => Box::pin(tokio::time::timeout_at(deadline, limiter.acquire()))
+            .await
+            .ok(),
     }
 }
 
@@ -664,6 +718,37 @@ mod tests {
         assert!(!answer(400, Some("brand_new_code")).is_retryable());
         assert!(answer(500, Some("brand_new_code")).outcome_unknown());
         assert!(!answer(502, None).outcome_unknown());
+    }
+
+    /// The copy kept for a retry is the request `try_clone` would give.
+    #[test]
+    fn a_copy_is_what_try_clone_gives() {
+        let http = reqwest::Client::new();
+        let requests = [
+            http.delete("http://localhost/v1/access-tokens/a%2Fb"),
+            http.get("http://localhost/v1/basins?limit=1")
+                .header("accept", "application/json")
+                .header("x-many", "1")
+                .header("x-many", "2")
+                .timeout(Duration::from_millis(1500))
+                .version(reqwest::Version::HTTP_2),
+            http.post("http://localhost/v1/basins")
+                .header("s2-request-token", "t")
+                .body("{}"),
+        ];
+        for request in requests {
+            let request = request.build().unwrap();
+            let (copy, clone) = (copy(&request).unwrap(), request.try_clone().unwrap());
+            assert_eq!(copy.method(), clone.method());
+            assert_eq!(copy.url(), clone.url());
+            assert_eq!(copy.headers(), clone.headers());
+            assert_eq!(copy.version(), clone.version());
+            assert_eq!(copy.timeout(), clone.timeout());
+            assert_eq!(
+                copy.body().and_then(reqwest::Body::as_bytes),
+                clone.body().and_then(reqwest::Body::as_bytes)
+            );
+        }
     }
 
     #[test]

@@ -19,11 +19,12 @@
 //!   then probing above it, at most to twice the rate the run actually sends.
 //!
 //! [`RateLimiter::acquire`] is called before every attempt and
-//! [`RateLimiter::observe`] after it, retries included. A bulk run puts its
-//! limiter in [`LIMITER`] for the calls it makes ([`scope`], [`current`]).
+//! [`RateLimiter::observe`] after it, retries included, by the request
+//! layer of the client a bulk run makes its calls with
+//! ([`Client::with_rate_limiter`](crate::Client::with_rate_limiter)).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -39,21 +40,6 @@ const MIN_RATE: f64 = 1.0;
 
 /// Rates sent and admitted are measured over windows of this length.
 const WINDOW: Duration = Duration::from_millis(100);
-
-tokio::task_local! {
-    /// The limiter of the bulk run whose call this task is making.
-    static LIMITER: Arc<RateLimiter>;
-}
-
-/// Runs `call` with `limiter` gating and learning from each of its attempts.
-pub(crate) async fn scope<F: Future>(limiter: Arc<RateLimiter>, call: F) -> F::Output {
-    LIMITER.scope(limiter, call).await
-}
-
-/// The limiter the current call runs under, if any.
-pub(crate) fn current() -> Option<Arc<RateLimiter>> {
-    LIMITER.try_with(Arc::clone).ok()
-}
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -159,12 +145,21 @@ impl RateLimiter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A permit at once while nothing is limited (before the first 429);
+    /// `None` once attempts may have to wait ([`acquire`](Self::acquire)).
+    pub(crate) fn try_acquire(&self) -> Option<Permit> {
+        if self.engaged.load(Ordering::Acquire) {
+            return None;
+        }
+        self.early_sent.fetch_add(1, Ordering::Relaxed);
+        Some(Permit { cuts: 0 })
+    }
+
     /// Waits until an attempt may start: after any pause, and its turn at
     /// the current rate.
     pub(crate) async fn acquire(&self) -> Permit {
-        if !self.engaged.load(Ordering::Acquire) {
-            self.early_sent.fetch_add(1, Ordering::Relaxed);
-            return Permit { cuts: 0 };
+        if let Some(permit) = self.try_acquire() {
+            return permit;
         }
         loop {
             let (start, cuts) = {
@@ -429,13 +424,5 @@ mod tests {
         }
         let rate = limiter.rate().unwrap();
         assert!(rate <= 2.0 * 10.5, "{rate}");
-    }
-
-    #[tokio::test]
-    async fn calls_see_the_limiter_of_their_scope() {
-        assert!(current().is_none());
-        let limiter = Arc::new(RateLimiter::new());
-        let seen = scope(Arc::clone(&limiter), async { current() }).await;
-        assert!(seen.is_some_and(|l| Arc::ptr_eq(&l, &limiter)));
     }
 }
