@@ -222,7 +222,7 @@ impl RequestLayer {
             // streaming body cannot be copied: it gets one attempt). The
             // backoffs are drawn only for retries.
             let next = if report.attempts < policy.retry.max_attempts {
-                copy(&request)
+                request.try_clone()
             } else {
                 None
             };
@@ -335,26 +335,6 @@ impl RequestLayer {
         }
         Ok(wait)
     }
-}
-
-/// A copy of `request` for another attempt; `None` for a streaming body.
-///
-/// `Request::try_clone` (reqwest 0.13) first writes the timeout into the
-/// copy's extensions, which allocates them, then replaces them with a copy
-/// of the original's: two allocations and two frees for nothing on every
-/// call. A request without a body is copied from its public parts instead;
-/// the timeout is the only extension a reqwest request carries.
-fn copy(request: &reqwest::Request) -> Option<reqwest::Request> {
-    if request.body().is_some() {
-        return request.try_clone();
-    }
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    if let Some(timeout) = request.timeout() {
-        *copy.timeout_mut() = Some(*timeout);
-    }
-    Some(copy)
 }
 
 /// `limiter`'s permit for an attempt, or `None` if `deadline` passes
@@ -718,37 +698,6 @@ mod tests {
         assert!(!answer(400, Some("brand_new_code")).is_retryable());
         assert!(answer(500, Some("brand_new_code")).outcome_unknown());
         assert!(!answer(502, None).outcome_unknown());
-    }
-
-    /// The copy kept for a retry is the request `try_clone` would give.
-    #[test]
-    fn a_copy_is_what_try_clone_gives() {
-        let http = reqwest::Client::new();
-        let requests = [
-            http.delete("http://localhost/v1/access-tokens/a%2Fb"),
-            http.get("http://localhost/v1/basins?limit=1")
-                .header("accept", "application/json")
-                .header("x-many", "1")
-                .header("x-many", "2")
-                .timeout(Duration::from_millis(1500))
-                .version(reqwest::Version::HTTP_2),
-            http.post("http://localhost/v1/basins")
-                .header("s2-request-token", "t")
-                .body("{}"),
-        ];
-        for request in requests {
-            let request = request.build().unwrap();
-            let (copy, clone) = (copy(&request).unwrap(), request.try_clone().unwrap());
-            assert_eq!(copy.method(), clone.method());
-            assert_eq!(copy.url(), clone.url());
-            assert_eq!(copy.headers(), clone.headers());
-            assert_eq!(copy.version(), clone.version());
-            assert_eq!(copy.timeout(), clone.timeout());
-            assert_eq!(
-                copy.body().and_then(reqwest::Body::as_bytes),
-                clone.body().and_then(reqwest::Body::as_bytes)
-            );
-        }
     }
 
     #[test]
