@@ -104,18 +104,12 @@ impl Client {
     /// (a bulk run's: [`RateLimiter`]).
     pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
         let generated = &self.inner.generated;
-        let layer = generated.inner.with_rate_limiter(limiter);
-        Self {
-            inner: Arc::new(Inner {
-                generated: generated::Client::new_with_client(
-                    &generated.baseurl,
-                    generated.client.clone(),
-                    layer,
-                ),
-                base_url: self.inner.base_url.clone(),
-                basin_routing: self.inner.basin_routing.clone(),
-            }),
-        }
+        Self::new(
+            self.inner.base_url.clone(),
+            generated.client.clone(),
+            generated.inner.with_rate_limiter(limiter),
+            self.inner.basin_routing.clone(),
+        )
     }
 
     /// The generated progenitor client, for every other operation of the

@@ -117,18 +117,16 @@ impl RequestLayer {
     /// The same layer, sending `s2-basin: <basin>` on every request.
     pub(crate) fn with_basin_header(&self, basin: Option<HeaderValue>) -> Self {
         Self {
-            policy: Arc::clone(&self.policy),
             basin,
-            limiter: self.limiter.clone(),
+            ..self.clone()
         }
     }
 
     /// The same layer, every attempt gated by `limiter` (a bulk run's).
     pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
         Self {
-            policy: Arc::clone(&self.policy),
-            basin: self.basin.clone(),
             limiter: Some(limiter),
+            ..self.clone()
         }
     }
 
