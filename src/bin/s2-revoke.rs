@@ -134,6 +134,10 @@ struct Counts {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // Listened for from the start: registered only when the watcher task
+    // first ran, a Ctrl-C before that (requests already in flight) would
+    // kill the process with no summary.
+    let interrupts = ctrl_c().ok();
     let file = match input_file(&args) {
         Ok(file) => file,
         Err(message) => {
@@ -162,7 +166,10 @@ async fn run(args: Args) -> ExitCode {
     let watcher = {
         let stop = stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
+            let Some(mut interrupts) = interrupts else {
+                return;
+            };
+            if interrupts.recv().await.is_none() {
                 return;
             }
             eprintln!(
@@ -170,7 +177,7 @@ async fn run(args: Args) -> ExitCode {
                  in flight (Ctrl-C again to quit at once)"
             );
             stop.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.recv().await.is_some() {
                 eprintln!("s2-revoke: interrupted");
                 std::process::exit(130);
             }
@@ -273,6 +280,20 @@ struct UnreadableLine {
     /// The line, lossily decoded.
     shown: String,
     reason: String,
+}
+
+/// Ctrl-C, registered at once (`tokio::signal::ctrl_c` registers when
+/// first polled).
+#[cfg(unix)]
+fn ctrl_c() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+/// Ctrl-C, registered at once (`tokio::signal::ctrl_c` registers when
+/// first polled).
+#[cfg(windows)]
+fn ctrl_c() -> std::io::Result<tokio::signal::windows::CtrlC> {
+    tokio::signal::windows::ctrl_c()
 }
 
 fn unreadable_line(line: &UnreadableLine, json: bool) -> String {
