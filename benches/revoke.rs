@@ -540,7 +540,7 @@ fn cargo_build(spec: &Path, target: &Path) -> f64 {
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["build", "--lib", "--offline", "--quiet", "-p", "s2-openapi"])
-        .args(["--features", "codegen"])
+        .args(["--features", "full-spec"])
         .env("CARGO_TARGET_DIR", target)
         .env("S2_OPENAPI_SPEC", spec)
         .env_remove("RUSTFLAGS")

@@ -15,19 +15,13 @@
     rustdoc::all
 )]
 pub mod generated {
-    #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("generated/generated.rs");
 }
 
 /// Facts about the spec this crate was generated from, read from it at
 /// build time.
 pub mod spec {
-    #[cfg(feature = "codegen")]
     include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
-    #[cfg(not(feature = "codegen"))]
-    include!("generated/spec_info.rs");
 
     /// One operation of the spec, with what the request layer reads to
     /// apply S2's rules to it.
@@ -63,6 +57,10 @@ pub mod spec {
 #[cfg(not(s2_openapi_wrapper))]
 #[derive(Clone, Debug, Default)]
 pub struct RequestLayer;
+
+/// progenitor's own hooks: requests go out as it builds them.
+#[cfg(not(s2_openapi_wrapper))]
+impl progenitor_client::ClientHooks<RequestLayer> for generated::Client {}
 
 pub use generated::types;
 /// Stops a bulk revocation early ([`BulkOptions::stop`]).

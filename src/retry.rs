@@ -2,10 +2,9 @@
 //!
 //! The schedule is capped exponential backoff with *full jitter* (AWS's
 //! standard retry mode): before retry `n` the client sleeps a uniformly
-//! random time in `[0, min(max_backoff, min_backoff * 2^(n-1))]`. The capped
-//! exponential ceiling comes from `backon`; its own jitter adds `[0, d)` on
-//! top of `d` (so never less than `d`), which is not full jitter, so the
-//! uniform draw is done here with `fastrand`, the generator `backon` uses.
+//! random time in `[0, min(max_backoff, min_backoff * 2^(n-1))]`. That is
+//! one line of arithmetic, so it is written here rather than taken from a
+//! backoff crate.
 //!
 //! A server's own hint wins over the schedule when it asks for longer:
 //! S2's `retry-after-ms` header, else the standard `Retry-After` (seconds or
@@ -14,7 +13,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::header::HeaderMap;
 
 /// How many attempts a call may make and how long to wait between them.
@@ -83,13 +81,12 @@ impl RetryPolicy {
 
     /// The jittered waits before each retry: `max_attempts - 1` of them.
     pub(crate) fn backoffs(&self) -> impl Iterator<Item = Duration> + use<> {
-        ExponentialBuilder::default()
-            .with_min_delay(self.min_backoff)
-            .with_max_delay(self.max_backoff)
-            .with_factor(2.0)
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
-            .build()
-            .map(full_jitter)
+        let (min, max) = (self.min_backoff, self.max_backoff);
+        (0..self.max_attempts.saturating_sub(1)).map(move |retry| {
+            // 2^31 times any backoff is past every cap a caller sets.
+            let ceiling = min.saturating_mul(1 << retry.min(31)).min(max);
+            full_jitter(ceiling)
+        })
     }
 
     /// The wait before the next attempt: the backoff, or the server's hint

@@ -1,33 +1,38 @@
-//! `S2_OPENAPI_SPEC` from an application that depends on the crate with
-//! its `codegen` feature: the fixture `tests/fixtures/spec-from-app` sets
-//! it in its own `.cargo/config.toml` with `relative = true`, as the README
-//! says, and compiles only when the client was generated from its spec. A
-//! relative path set plainly is taken from this crate's directory, and the
-//! build says so; without the feature, the build says that it needs it.
+//! The client follows the spec it is built from, with no step but a build:
 //!
-//! The fixture builds with this workspace's `Cargo.lock` and target
-//! directory, so it compiles little beyond this crate.
+//! - an application sets `S2_OPENAPI_SPEC` in its own `.cargo/config.toml`
+//!   with `relative = true`, as the README says (the fixture
+//!   `tests/fixtures/spec-from-app` compiles only when the client was
+//!   generated from its spec); a relative path set plainly is taken from
+//!   this crate's directory, and the build says so;
+//! - an operation added to a copy of this crate's vendored YAML is callable
+//!   after a plain `cargo build` of an application using the copy.
+//!
+//! Both build with this workspace's `Cargo.lock` and target directory, so
+//! they compile little beyond this crate after the first.
 
 // Test helpers unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn check_fixture(spec_from_env: Option<&str>, codegen: bool) -> Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let fixture = root.join("tests/fixtures/spec-from-app");
-    std::fs::copy(root.join("Cargo.lock"), fixture.join("Cargo.lock")).unwrap();
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `cargo build` of the application in `dir`, with `S2_OPENAPI_SPEC` as
+/// given (`None`: unset, so the application's own config decides).
+fn build_app(dir: &Path, spec_from_env: Option<&str>) -> Output {
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps");
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .args(["check", "--offline", "--message-format", "short"])
-        .current_dir(&fixture)
+        .args(["build", "--offline", "--message-format", "short"])
+        .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
-        .env_remove("S2_OPENAPI_GENERATED_ONLY");
-    if !codegen {
-        cargo.arg("--no-default-features");
-    }
+        .env_remove("S2_OPENAPI_GENERATED_ONLY")
+        .env_remove("RUSTFLAGS");
     match spec_from_env {
         Some(spec) => cargo.env("S2_OPENAPI_SPEC", spec),
         None => cargo.env_remove("S2_OPENAPI_SPEC"),
@@ -35,11 +40,20 @@ fn check_fixture(spec_from_env: Option<&str>, codegen: bool) -> Output {
     cargo.output().unwrap()
 }
 
+fn assert_built(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn an_application_sets_its_spec_from_its_cargo_config() {
+    let fixture = root().join("tests/fixtures/spec-from-app");
     // Set plainly (the environment wins over .cargo/config.toml), a
     // relative path names no file in this crate's directory.
-    let relative = check_fixture(Some("spec/s2.yaml"), true);
+    let relative = build_app(&fixture, Some("spec/s2.yaml"));
     let stderr = String::from_utf8_lossy(&relative.stderr);
     assert!(!relative.status.success(), "{stderr}");
     assert!(
@@ -50,23 +64,85 @@ fn an_application_sets_its_spec_from_its_cargo_config() {
     );
 
     // From the fixture's .cargo/config.toml, made absolute by cargo.
-    let configured = check_fixture(None, true);
-    assert!(
-        configured.status.success(),
-        "{}",
-        String::from_utf8_lossy(&configured.stderr)
-    );
+    assert_built(&build_app(&fixture, None));
 }
 
+/// What a package of this crate holds that a build reads.
+const CRATE_FILES: &[&str] = &[
+    "Cargo.toml",
+    "build.rs",
+    "README.md",
+    "src",
+    "openapi",
+    "codegen/Cargo.toml",
+    "codegen/src",
+    "tests",
+    "benches",
+    "examples",
+];
+
 #[test]
-fn another_spec_without_the_codegen_feature_is_refused_by_name() {
-    let refused = check_fixture(None, false);
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(
-            "S2_OPENAPI_SPEC is set, but s2-openapi is built without its `codegen` feature"
-        ),
-        "{stderr}"
+fn an_operation_added_to_the_vendored_yaml_is_callable_after_a_build() {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("edited-crate");
+    let _ = std::fs::remove_dir_all(&work);
+    let copy = work.join("s2-openapi");
+    for file in CRATE_FILES {
+        copy_all(&root().join(file), &copy.join(file));
+    }
+    let app = work.join("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        "[package]\nname = \"edited-spec-app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
+         publish = false\n\n[dependencies]\ns2-openapi = { path = \"../s2-openapi\" }\n\n[workspace]\n",
+    )
+    .unwrap();
+    let call = |operation: &str| {
+        format!(
+            "fn main() {{\n    let client = s2_openapi::generated::Client::new_with_client(\n        \
+             \"http://127.0.0.1:9\", Default::default(), Default::default());\n    \
+             let _request = client.{operation}();\n}}\n"
+        )
+    };
+
+    // Built once as it comes, so that the edit below is a change.
+    std::fs::write(app.join("src/main.rs"), call("revoke_access_token")).unwrap();
+    assert_built(&build_app(&app, None));
+
+    // A new operation in the vendored YAML, and nothing else.
+    let spec = copy.join("openapi/s2.yaml");
+    let yaml = std::fs::read_to_string(&spec).unwrap();
+    let added = yaml.replacen(
+        "paths:\n",
+        "paths:\n  /access-tokens/{id}/probe:\n    get:\n      operationId: probe_access_token\n      \
+         parameters:\n      - name: id\n        in: path\n        required: true\n        \
+         schema:\n          type: string\n      responses:\n        '204':\n          \
+         description: ''\n",
+        1,
     );
+    assert_ne!(added, yaml, "no `paths:` line in the vendored spec");
+    std::fs::write(&spec, added).unwrap();
+    // Dated ahead, rather than waiting out the file system's mtime
+    // granularity: cargo compares modification times.
+    std::fs::File::options()
+        .write(true)
+        .open(&spec)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(10))
+        .unwrap();
+    std::fs::write(app.join("src/main.rs"), call("probe_access_token")).unwrap();
+    assert_built(&build_app(&app, None));
+}
+
+fn copy_all(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_all(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
 }

@@ -40,38 +40,33 @@ pub struct Generated {
     pub operations: Vec<crate::operations::OperationFacts>,
     /// Each operation's error body type and the statuses it is decoded for.
     pub error_bodies: Vec<crate::operations::ErrorBodies>,
+    /// The crates the generated code needs beyond the ones s2-openapi
+    /// always has, as progenitor's type space reports them.
+    pub needs: Needs,
+}
+
+/// Crates the generated code refers to that a build may not have:
+/// progenitor's types use `chrono` for `format: date` / `date-time`,
+/// `regress` for `pattern`, and `uuid` for `format: uuid`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Needs {
+    /// `chrono`.
+    pub chrono: bool,
+    /// `regress`.
+    pub regress: bool,
+    /// `uuid`.
+    pub uuid: bool,
 }
 
 impl Generated {
-    /// Every file a build of s2-openapi includes, by name: the client, the
-    /// spec's facts, and what the build script reads. With the `codegen`
-    /// feature, `build.rs` writes them to `OUT_DIR`; `update` writes them to
-    /// `src/generated/`, which a build without it uses as they are.
-    pub fn files(&self) -> [(&'static str, String); 3] {
+    /// Every file a build of s2-openapi includes, by name: the client and
+    /// the spec's facts. `build.rs` writes them to `OUT_DIR`.
+    pub fn files(&self) -> [(&'static str, String); 2] {
         [
             ("generated.rs", self.client_code.clone()),
             ("spec_info.rs", self.spec_info_code()),
-            ("build_info.rs", self.build_info_code()),
         ]
-    }
-
-    /// What `build.rs` needs of the spec when it does not generate: the
-    /// operation ids it turns into `cfg(s2_operation = "...")`, and whether
-    /// the hand-written wrapper can be built from it.
-    pub fn build_info_code(&self) -> String {
-        let unsupported = match &self.wrapper_support {
-            Ok(()) => "None".to_owned(),
-            // On one line, as build.rs passes it to cargo.
-            Err(missing) => format!("Some({:?})", crate::one_line(missing)),
-        };
-        format!(
-            "{GENERATED_HEADER}\
-             /// The spec's operation ids.\n\
-             const OPERATION_IDS: &[&str] = &{:?};\n\
-             /// What the spec lacks for the hand-written wrapper, if anything.\n\
-             const WRAPPER_UNSUPPORTED: Option<&str> = {unsupported};\n",
-            self.operation_ids
-        )
     }
 
     /// Rust constants describing the spec, for `include!`.
@@ -125,17 +120,27 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
             .with_interface(progenitor::InterfaceStyle::Builder)
             .with_derive("schemars::JsonSchema")
             // Every generated call goes through the crate's request layer,
-            // which the client carries as its inner value.
-            .with_inner_type(quote::quote!(crate::RequestLayer));
-        let tokens = progenitor::Generator::new(&settings)
+            // which the client carries as its inner value; without its
+            // `ClientHooks` impl the crate does not compile (rather than
+            // sending calls around it).
+            .with_inner_type(quote::quote!(crate::RequestLayer))
+            .with_hooks(progenitor::HooksMode::Expected);
+        let mut generator = progenitor::Generator::new(&settings);
+        let tokens = generator
             .generate_tokens(&spec)
             .map_err(|e| CodegenError::Generator(e.to_string()))?;
+        let types = generator.get_type_space();
+        let needs = Needs {
+            chrono: types.uses_chrono(),
+            regress: types.uses_regress(),
+            uuid: types.uses_uuid(),
+        };
         let file: syn::File = syn::parse2(tokens)
             .map_err(|e| CodegenError::Generator(format!("generated code does not parse: {e}")))?;
         let error_bodies = crate::operations::error_bodies(&lowered, &file);
-        Ok((prettyplease::unparse(&file), error_bodies))
+        Ok((prettyplease::unparse(&file), error_bodies, needs))
     })??;
-    let (code, error_bodies) = code;
+    let (code, error_bodies, needs) = code;
 
     let mut client_code = String::from(GENERATED_HEADER);
     for note in &notes {
@@ -151,6 +156,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         operation_ids,
         operations,
         error_bodies,
+        needs,
     })
 }
 

@@ -18,7 +18,7 @@ pub mod surface;
 pub mod validate;
 
 pub use error::CodegenError;
-pub use generate::{Generated, SpecInfo, generate, generate_from_value};
+pub use generate::{Generated, Needs, SpecInfo, generate, generate_from_value};
 
 /// `message` on one line, for cargo's build-script protocol: each control
 /// character (a line break would start a directive of its own, such as
@@ -36,21 +36,41 @@ pub fn one_line(message: &str) -> String {
         .collect()
 }
 
-/// What s2-openapi commits of its vendored spec, by path from its root:
-/// the API-surface snapshot that makes spec changes reviewable, and the
-/// generated code that a build without the `codegen` feature includes.
+/// The crate feature of s2-openapi that the generated code needs and the
+/// build lacks, said as the build should say it; `None` when nothing is
+/// missing. `enabled` tells whether a feature of s2-openapi is on.
+pub fn missing_feature(needs: &Needs, enabled: impl Fn(&str) -> bool) -> Option<String> {
+    if needs.uuid {
+        return Some(
+            "the `uuid` crate (for `format: uuid`), which s2-openapi does not depend on".to_owned(),
+        );
+    }
+    let why = match (needs.chrono, needs.regress) {
+        (true, true) => "`format: date-time` and `pattern`",
+        (true, false) => "`format: date-time`",
+        (false, true) => "`pattern`",
+        (false, false) => return None,
+    };
+    (!enabled(FULL_SPEC_FEATURE)).then(|| {
+        format!(
+            "s2-openapi's `{FULL_SPEC_FEATURE}` feature (chrono and regress, for {why}): \
+             s2-openapi = {{ version = \"...\", features = [\"{FULL_SPEC_FEATURE}\"] }}"
+        )
+    })
+}
+
+/// The feature of s2-openapi that brings the crates newer specs' types use.
+pub const FULL_SPEC_FEATURE: &str = "full-spec";
+
+/// What s2-openapi commits beside its vendored spec, by path from its
+/// root: the API-surface snapshot that makes spec changes reviewable. The
+/// generated code itself is made by `build.rs` in every build and never
+/// committed.
 pub fn committed_files(generated: &Generated) -> Vec<(String, String)> {
-    let mut files = vec![(
+    vec![(
         "openapi/api-surface.txt".to_owned(),
         generated.surface.render(),
-    )];
-    files.extend(
-        generated
-            .files()
-            .into_iter()
-            .map(|(name, code)| (format!("src/generated/{name}"), code)),
-    );
-    files
+    )]
 }
 
 /// A unified diff for each committed file under `root` that differs from

@@ -1,11 +1,16 @@
 //! `s2-openapi-codegen`: spec updates as a reviewed, boring operation.
 //!
 //! ```text
-//! cargo run -p s2-openapi-codegen -- check           # snapshot and src/generated/ match the vendored spec?
-//! cargo run -p s2-openapi-codegen -- update <spec>   # validate, vendor, regenerate, report changes
-//! cargo run -p s2-openapi-codegen -- surface <spec>  # print a spec's API surface
-//! cargo run -p s2-openapi-codegen -- supports-wrapper <spec>  # exit 0 if the wrapper builds from it
+//! s2-openapi-codegen check           # the API-surface snapshot matches the vendored spec?
+//! s2-openapi-codegen update <spec>   # validate, vendor, rewrite the snapshot, report changes
+//! s2-openapi-codegen surface <spec>  # print a spec's API surface
+//! s2-openapi-codegen supports-wrapper <spec>  # exit 0 if the wrapper builds from it
 //! ```
+//!
+//! `check` and `update` work on the s2-openapi checkout that holds the
+//! current directory (the nearest directory above it with
+//! `openapi/s2.yaml`), or on the one `--root <dir>` names, so the binary
+//! works installed as well as with `cargo run -p s2-openapi-codegen --`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,20 +18,35 @@ use std::process::ExitCode;
 use s2_openapi_codegen::surface::Impact;
 use s2_openapi_codegen::{CodegenError, Generated, committed_files, generate, stale_files};
 
-const USAGE: &str =
-    "usage: s2-openapi-codegen check | update <spec.yaml|json> | surface <spec.yaml|json>";
+const USAGE: &str = "usage: s2-openapi-codegen [--root <s2-openapi checkout>] \
+     check | update <spec.yaml|json> | surface <spec.yaml|json> | supports-wrapper <spec.yaml|json>";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let root = match args.iter().position(|a| a == "--root") {
+        Some(i) if i + 1 < args.len() => {
+            let root = PathBuf::from(args.remove(i + 1));
+            args.remove(i);
+            Some(root)
+        }
+        Some(_) => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
+    let root = || match &root {
+        Some(root) => Ok(root.clone()),
+        None => find_root(),
+    };
     let result = match args
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["check"] => check(&root),
-        ["update", spec] => update(&root, Path::new(spec)),
+        ["check"] => root().and_then(|root| check(&root)),
+        ["update", spec] => root().and_then(|root| update(&root, Path::new(spec))),
         ["surface", spec] => generate(Path::new(spec)).map(|g| {
             print!("{}", g.surface.render());
             ExitCode::SUCCESS
@@ -60,17 +80,39 @@ fn main() -> ExitCode {
 }
 
 fn vendored(root: &Path) -> PathBuf {
-    root.join("openapi/s2.yaml")
+    root.join(VENDORED)
+}
+
+/// The vendored spec, by path from the checkout's root.
+const VENDORED: &str = "openapi/s2.yaml";
+
+/// The nearest directory at or above the current one that holds the
+/// vendored spec.
+fn find_root() -> Result<PathBuf, CodegenError> {
+    let cwd = std::env::current_dir().map_err(|source| CodegenError::Read {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    cwd.ancestors()
+        .find(|dir| dir.join(VENDORED).is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            CodegenError::Invalid(format!(
+                "no {VENDORED} in {} or above it: run this in an s2-openapi checkout, \
+                 or give --root <dir>",
+                cwd.display()
+            ))
+        })
 }
 
 fn check(root: &Path) -> Result<ExitCode, CodegenError> {
     let diffs = stale_files(root, &generate(&vendored(root))?);
     if diffs.is_empty() {
-        println!("openapi/api-surface.txt and src/generated/ match openapi/s2.yaml");
+        println!("openapi/api-surface.txt matches openapi/s2.yaml");
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
-        "committed files do not match what openapi/s2.yaml generates \
+        "openapi/api-surface.txt does not match what openapi/s2.yaml generates \
          (run `cargo run -p s2-openapi-codegen -- update openapi/s2.yaml` and review):"
     );
     for diff in diffs {
@@ -98,7 +140,7 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
         write(root.join(path), content.as_bytes())?;
     }
     println!(
-        "vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt and src/generated/",
+        "vendored {} as openapi/s2.yaml and rewrote openapi/api-surface.txt",
         spec.display()
     );
 
@@ -125,6 +167,9 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
         changes.len(),
         new.notes.len()
     );
+    if let Some(feature) = s2_openapi_codegen::missing_feature(&new.needs, |_| false) {
+        println!("note: the generated types of this spec need {feature}");
+    }
     match &new.wrapper_support {
         Ok(()) => println!(
             "the hand-written wrapper is supported; now run `cargo build` and `cargo test`"
