@@ -450,6 +450,16 @@ fn a_lone_dash_reads_standard_input() {
         help.contains("A lone `-` reads ids from standard input"),
         "{help}"
     );
+    // Both helps open with what the command does, not the library's description.
+    assert!(
+        help.starts_with("Revokes S2 access tokens by id."),
+        "{help}"
+    );
+    let short = text(&s2_revoke(&["-h"], &[]).stdout);
+    assert!(
+        short.starts_with("Revoke S2 access tokens by id"),
+        "{short}"
+    );
     // Stdin cannot be two inputs.
     let out = s2_revoke(&["--local", "-", "--from-file", "ids.txt"], &[]);
     assert_eq!(out.status.code(), Some(2));

@@ -31,9 +31,22 @@ use s2_openapi::{
 use secrecy::ExposeSecret;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
-/// Revoke S2 access tokens by id.
+// `about` and `long_about` are the command's own, not Cargo.toml's description
+// (the library's): `--help` opens with what the command does.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(
+    version,
+    about = "Revoke S2 access tokens by id, from arguments or standard input",
+    long_about = "Revokes S2 access tokens by id. Ids come from arguments and/or a file, \
+        one per line; a lone `-` reads standard input. Every id gets one outcome line on \
+        stdout (text, or NDJSON with --json), in completion order, then a summary with \
+        counts on stderr (none with --quiet). The access token comes from S2_ACCESS_TOKEN or \
+        --access-token-file, never from an argument. --local revokes the given ids \
+        against an in-process S2-compatible server (offline demo).\n\n\
+        Exit status: 0 when every id was revoked, already gone or a duplicate; 1 when any \
+        failed, was refused or was not attempted, or the input was cut short; 2 for usage \
+        or configuration errors."
+)]
 struct Args {
     /// Access token ids to revoke. A lone `-` reads ids from standard
     /// input, one per line (an id that really is `-` can come from a file).
