@@ -69,7 +69,7 @@ impl BasinName {
     /// [`Error::InvalidRequest`] saying which rule the name breaks.
     pub fn new(name: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
-        let refuse = |why: &str| Err(Error::InvalidRequest(format!("basin name {name:?} {why}")));
+        let refuse = |why: &str| Err(Error::argument(format!("basin name {name:?} {why}")));
         let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
         if name.len() < MIN_BASIN_NAME_BYTES {
             return refuse("is shorter than 8 bytes");
@@ -134,7 +134,7 @@ impl Basin {
             BasinRouting::PerHost(template) => {
                 let url = template.replace(BASIN_VARIABLE, name.as_str());
                 let url = Url::parse(&url).map_err(|e| {
-                    Error::InvalidConfig(format!("basin endpoint {url:?} is not a URL: {e}"))
+                    Error::config(format!("basin endpoint {url:?} is not a URL: {e}"))
                 })?;
                 (url.as_str().trim_end_matches('/').to_owned(), None)
             }

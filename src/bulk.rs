@@ -312,7 +312,7 @@ impl Run {
         // reqwest needs a tokio runtime; outside one, say so instead of
         // panicking in it.
         if tokio::runtime::Handle::try_current().is_err() {
-            return Outcome::Failed(Error::InvalidConfig(
+            return Outcome::Failed(Error::config(
                 "bulk revocation sends its requests on a tokio runtime: poll the stream inside one"
                     .to_owned(),
             ));

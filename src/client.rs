@@ -12,10 +12,9 @@ use url::Url;
 use crate::basin::{Basin, BasinName, BasinRouting};
 use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorCode};
-use crate::from_generated::convert;
 use crate::generated;
 use crate::id::AccessTokenId;
-use crate::layer::{self, RequestLayer};
+use crate::layer::RequestLayer;
 use crate::rate_limit::RateLimiter;
 
 /// A client for S2.
@@ -200,15 +199,23 @@ impl Client {
     /// its own: `access_token_not_found` after an attempt whose outcome is
     /// unknown means that attempt most likely revoked the token.
     async fn revoke_checked(&self, id: AccessTokenId) -> Result<Revoked, Error> {
-        let call = self
-            .inner
-            .generated
-            .revoke_access_token()
-            .id(id.as_generated().clone())
-            .send();
-        // Boxed: the generated call's future is large, and the task-local
-        // scope would copy it.
-        let (result, report) = layer::reported(Box::pin(call)).await;
+        // A client of its own for this call, whose layer reports what it
+        // saw: the attempts, and whether an earlier one may have revoked.
+        let shared = &self.inner.generated;
+        let (layer, report) = shared.inner.reporting();
+        let generated =
+            generated::Client::new_with_client(&shared.baseurl, shared.client.clone(), layer);
+        // Boxed: the generated call's future is large.
+        let result = Box::pin(
+            generated
+                .revoke_access_token()
+                .id(id.as_generated().clone())
+                .send(),
+        )
+        .await;
+        let report = *report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let revoked = |status, confirmation| Revoked {
             id,
             status,
@@ -226,7 +233,7 @@ impl Client {
             Err(e) => {
                 // Boxed: only errors take this path, and inline it would make
                 // every call's future larger.
-                let error = Box::new(convert(e, Some(&report)));
+                let error = Box::new(Error::from(e));
                 if report.uncertain && error.code() == Some(&ErrorCode::AccessTokenNotFound) {
                     tracing::info!(
                         "token not found after an attempt with an unknown outcome: presumed revoked by it"

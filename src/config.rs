@@ -9,7 +9,7 @@ use url::Url;
 use crate::Error;
 use crate::basin::BasinRouting;
 use crate::client::Client;
-use crate::layer::RequestLayer;
+use crate::layer::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RequestLayer};
 use crate::retry::RetryPolicy;
 
 /// Environment variable holding the access token.
@@ -25,12 +25,6 @@ pub const ENV_BASIN_ENDPOINT: &str = "S2_BASIN_ENDPOINT";
 
 /// Default connect timeout (S2's SDK uses the same).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Default timeout of one attempt, response body included (S2's SDK uses
-/// the same).
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default deadline of a whole call, retries and waits included: room for
-/// three 5 s attempts and their backoff.
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Builds a [`Client`].
 ///
@@ -214,22 +208,22 @@ impl ClientBuilder {
     /// Checks the configuration and builds the client. Never panics.
     pub fn build(self) -> Result<Client, Error> {
         let token = self.access_token.as_ref().ok_or_else(|| {
-            Error::InvalidConfig(format!(
+            Error::config(format!(
                 "no access token: set {ENV_ACCESS_TOKEN} or call ClientBuilder::access_token"
             ))
         })?;
         if token.expose_secret().is_empty() {
-            return Err(Error::InvalidConfig("the access token is empty".to_owned()));
+            return Err(Error::config("the access token is empty".to_owned()));
         }
         let endpoint = match &self.endpoint {
             Some(endpoint) => endpoint.as_str(),
             None => crate::spec::SPEC_SERVER_URL.ok_or_else(|| {
-                Error::InvalidConfig("no endpoint given and the spec names no server".to_owned())
+                Error::config("no endpoint given and the spec names no server".to_owned())
             })?,
         };
-        let base_url = base_url(endpoint).map_err(Error::InvalidConfig)?;
+        let base_url = base_url(endpoint).map_err(Error::config)?;
         if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
-            return Err(Error::InvalidConfig(format!(
+            return Err(Error::config(format!(
                 "refusing to send the access token in clear text to {}; use https, \
                  or allow_insecure_http(true)",
                 base_url.host_str().unwrap_or_default()
@@ -249,7 +243,7 @@ impl ClientBuilder {
         let mut auth =
             reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
                 .map_err(|_| {
-                    Error::InvalidConfig(
+                    Error::config(
                 "the access token contains characters that are not allowed in an HTTP header"
                     .to_owned(),
             )
@@ -276,15 +270,14 @@ impl ClientBuilder {
         builder = builder.tls_backend_preconfigured(tls);
         builder
             .build()
-            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
     }
 }
 
 /// The `s2-basin` header naming `basin`.
 pub(crate) fn basin_header(basin: &str) -> Result<reqwest::header::HeaderValue, Error> {
-    reqwest::header::HeaderValue::try_from(basin).map_err(|_| {
-        Error::InvalidConfig(format!("basin name {basin:?} is not a valid header value"))
-    })
+    reqwest::header::HeaderValue::try_from(basin)
+        .map_err(|_| Error::config(format!("basin name {basin:?} is not a valid header value")))
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.

@@ -1,60 +1,57 @@
 //! The crate's one error type, and S2's error codes.
+//!
+//! [`Error`]'s variants are the stages a caller acts on differently:
+//! refused before sending, no connection, timed out, broken on the way,
+//! answered with an error, or answered with a body that does not match the
+//! spec. Everything else is behind methods. [`ApiError::from_body`] is the
+//! one place S2's `ErrorInfo` body is read, for the request layer's retry
+//! decisions and for the error a caller gets alike.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use reqwest::StatusCode;
 
 use crate::id::InvalidId;
-use crate::layer::FailureKind;
+
+/// At most this much of a body is kept in an error's message.
+const EXCERPT_CHARS: usize = 512;
 
 /// Everything that can go wrong with a call, told apart by stage: refused
-/// before sending ([`InvalidConfig`](Error::InvalidConfig),
-/// [`InvalidId`](Error::InvalidId)), failed on the way
-/// ([`Timeout`](Error::Timeout), [`Connect`](Error::Connect),
-/// [`Transport`](Error::Transport)), or answered with an error
-/// ([`Api`](Error::Api), [`UnexpectedResponse`](Error::UnexpectedResponse)).
+/// before sending ([`Invalid`](Error::Invalid)), failed on the way
+/// ([`Connect`](Error::Connect), [`Timeout`](Error::Timeout),
+/// [`Transport`](Error::Transport)), or answered ([`Api`](Error::Api),
+/// [`InvalidBody`](Error::InvalidBody)).
 ///
-/// No variant carries the access token.
+/// Every generated call's error converts into it (`?` works on any
+/// operation), and the crate's own methods return the same `Error` for the
+/// same failure. No variant carries the access token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The client configuration is invalid. Nothing was sent.
-    #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
-    /// The access token id was refused. Nothing was sent.
+    /// The input was refused: the configuration, an id, or an argument
+    /// breaks a rule. Nothing was sent.
     #[error(transparent)]
-    InvalidId(#[from] InvalidId),
-    /// S2 answered with an error status and an `ErrorInfo` body.
-    #[error(transparent)]
-    Api(ApiError),
-    /// The request or its response did not complete in time, once a
-    /// connection was made: the request may have reached S2.
-    #[error("request to S2 timed out")]
-    Timeout(#[source] TransportError),
+    Invalid(InvalidInput),
     /// No connection could be made to the endpoint (refused, unreachable,
     /// TLS handshake failed, or not made within the connect timeout).
     /// Nothing was sent.
     #[error("cannot connect to S2")]
     Connect(#[source] TransportError),
+    /// The request or its response did not complete in time, once a
+    /// connection was made: the request may have reached S2.
+    #[error("request to S2 timed out")]
+    Timeout(#[source] TransportError),
     /// Another failure on the way (connection reset, HTTP protocol): the
     /// request may have reached S2.
     #[error("transport error talking to S2")]
     Transport(#[source] TransportError),
-    /// A response the spec does not describe and that carries no
-    /// `ErrorInfo`: a redirect, an HTML error page, a malformed body.
+    /// An answer the spec does not list as a success: an error status, a
+    /// redirect. Its status always; S2's code and message when the body is
+    /// an `ErrorInfo`.
     #[error(transparent)]
-    UnexpectedResponse(UnexpectedResponse),
-    /// S2 answered a documented error whose body is not an `ErrorInfo`
-    /// (an append's 412 `AppendConditionFailed`, a read's 416
-    /// `TailResponse`); [`ErrorResponse::decode`] gives the typed body.
-    #[error(transparent)]
-    Response(ErrorResponse),
-    /// A parameter was refused by the spec's own rules (the generated
-    /// builder's check). Nothing was sent.
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
-    /// A response whose body does not match the spec's schema for its
-    /// status.
+    Api(ApiError),
+    /// A success whose body does not match the spec's schema.
     #[error(transparent)]
     InvalidBody(InvalidBody),
 }
@@ -64,8 +61,6 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Api(e) => Some(e.status),
-            Self::UnexpectedResponse(e) => Some(e.status),
-            Self::Response(e) => Some(e.status),
             Self::InvalidBody(e) => e.status,
             _ => None,
         }
@@ -74,26 +69,22 @@ impl Error {
     /// S2's error code, when the response carried one.
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
-            Self::Api(e) => Some(&e.code),
+            Self::Api(e) => e.code.as_ref(),
             _ => None,
         }
     }
 
     /// Whether trying the same call again may succeed: timeouts, failed or
-    /// broken connections, and responses whose code or status say the
-    /// failure is transient (see [`ApiError::is_retryable`] and
-    /// [`is_retryable_status`]). Never 400, 401, 403, 404, 409 or 422 with
-    /// a non-transient code. Revoking is idempotent, so retrying it is safe.
+    /// broken connections, and answers whose code or status say the failure
+    /// is transient (see [`ApiError::is_retryable`]). Never refused input,
+    /// nor 400, 401, 403, 404, 409 or 422 with a code that is not transient.
     pub fn is_retryable(&self) -> bool {
-        FailureKind::of_error(self).is_some_and(|kind| kind.is_retryable())
+        self.failure().is_some_and(Failure::is_retryable)
     }
 
     /// Whether the call was refused before anything was sent.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(
-            self,
-            Self::InvalidConfig(_) | Self::InvalidId(_) | Self::InvalidRequest(_)
-        )
+        matches!(self, Self::Invalid(_))
     }
 
     /// Whether the call timed out: [`Error::Timeout`], or an
@@ -101,7 +92,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Self::Timeout(_) => true,
-            Self::Connect(e) => e.reqwest().is_some_and(reqwest::Error::is_timeout),
+            Self::Connect(e) => e.is_timeout(),
             _ => false,
         }
     }
@@ -114,34 +105,37 @@ impl Error {
     /// Whether the failed request may nonetheless have been carried out:
     /// it may have reached S2 and no answer says it was not. True for
     /// [`Error::Timeout`] and [`Error::Transport`], S2's codes with possible
-    /// side effects (see [`ApiError::has_no_side_effects`]), other answers
-    /// with status 408, 500 or 504, and a success whose body did not match
-    /// the spec. False when nothing was sent ([`Error::Connect`], refused
-    /// input) and for every other answer. The request layer applies the
-    /// same rule to each attempt.
-    ///
-    /// A retry that then finds the resource gone may be seeing this
-    /// attempt's effect; after an error for which this is false it is not.
+    /// side effects (see [`ApiError::has_no_side_effects`]), answers without
+    /// a code with status 408, 500 or 504, and a success whose body did not
+    /// match the spec. False when nothing was sent. The request layer
+    /// applies the same rule to each attempt.
     pub fn may_have_taken_effect(&self) -> bool {
         match self {
             Self::InvalidBody(_) => true,
-            _ => FailureKind::of_error(self).is_some_and(|kind| kind.outcome_unknown()),
+            _ => self.failure().is_some_and(Failure::may_have_taken_effect),
         }
     }
 
+    /// What the error says about trying again; `None` when nothing was
+    /// attempted or the answer was a success.
+    pub(crate) fn failure(&self) -> Option<Failure<'_>> {
+        match self {
+            Self::Connect(_) => Some(Failure::Transport(TransportKind::Connect)),
+            Self::Timeout(_) => Some(Failure::Transport(TransportKind::Timeout)),
+            Self::Transport(_) => Some(Failure::Transport(TransportKind::Broken)),
+            Self::Api(e) => Some(Failure::Answer(e)),
+            Self::Invalid(_) | Self::InvalidBody(_) => None,
+        }
+    }
+
+    /// A failure below HTTP, by its stage.
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
-        // Connect first: reqwest marks a connect timeout both `is_connect`
-        // and `is_timeout`, and a request that never connected was never
-        // sent.
-        let connect = e.is_connect();
-        let timeout = e.is_timeout();
+        let kind = TransportKind::of(&e);
         let transport = TransportError(Box::new(e));
-        if connect {
-            Self::Connect(transport)
-        } else if timeout {
-            Self::Timeout(transport)
-        } else {
-            Self::Transport(transport)
+        match kind {
+            TransportKind::Connect => Self::Connect(transport),
+            TransportKind::Timeout => Self::Timeout(transport),
+            TransportKind::Broken => Self::Transport(transport),
         }
     }
 
@@ -149,17 +143,109 @@ impl Error {
         Self::Transport(TransportError(message.into().into()))
     }
 
-    pub(crate) fn deadline(timeout: std::time::Duration, attempts: u32) -> Self {
-        Self::Timeout(TransportError(
-            format!("the call's deadline of {timeout:?} passed during attempt {attempts}").into(),
-        ))
+    /// A configuration that cannot work.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Invalid(InvalidInput::Config(message.into()))
     }
+
+    /// An argument that breaks a rule of S2's or of the spec's.
+    pub(crate) fn argument(message: impl Into<String>) -> Self {
+        Self::Invalid(InvalidInput::Argument(message.into()))
+    }
+}
+
+impl From<InvalidId> for Error {
+    fn from(e: InvalidId) -> Self {
+        Self::Invalid(InvalidInput::Id(e))
+    }
+}
+
+/// Input refused before anything was sent, and which rule it broke.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidInput {
+    /// The client configuration cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An access token id S2 would refuse, or that cannot be sent safely.
+    #[error(transparent)]
+    Id(InvalidId),
+    /// A parameter breaks S2's rules or the spec's (the generated
+    /// builder's check).
+    #[error("invalid argument: {0}")]
+    Argument(String),
 }
 
 /// Statuses that mean "try again" when the body carries no code this crate
 /// knows: 408, 429, 500, 502, 503, 504 (S2's SDK's fallback).
 pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// How an attempt failed below HTTP, decided once from reqwest's error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TransportKind {
+    /// No connection was made: nothing was sent.
+    Connect,
+    /// Timed out after the request may have left.
+    Timeout,
+    /// The connection broke after the request may have left.
+    Broken,
+}
+
+impl TransportKind {
+    /// reqwest marks a connect timeout both `is_connect` and `is_timeout`:
+    /// it never connected, so nothing was sent.
+    pub(crate) fn of(e: &reqwest::Error) -> Self {
+        if e.is_connect() {
+            Self::Connect
+        } else if e.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Broken
+        }
+    }
+}
+
+/// A failed attempt or call, as far as trying again is concerned.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Failure<'a> {
+    /// Below HTTP.
+    Transport(TransportKind),
+    /// Answered with an error.
+    Answer(&'a ApiError),
+}
+
+impl Failure<'_> {
+    /// Whether the same request may succeed later.
+    pub(crate) fn is_retryable(self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::Answer(e) => e.is_retryable(),
+        }
+    }
+
+    /// Whether S2 guarantees nothing happened: no connection was made, or
+    /// S2's code says so. A bare status gives no such guarantee.
+    pub(crate) fn had_no_effect(self) -> bool {
+        match self {
+            Self::Transport(kind) => kind == TransportKind::Connect,
+            Self::Answer(e) => e.has_no_side_effects(),
+        }
+    }
+
+    /// Whether the request may nonetheless have been carried out: it timed
+    /// out or broke after sending, or the answer says it may have (a code
+    /// with side effects, or a bare 408, 500 or 504).
+    pub(crate) fn may_have_taken_effect(self) -> bool {
+        match self {
+            Self::Transport(kind) => kind != TransportKind::Connect,
+            Self::Answer(e) => match e.code {
+                Some(_) => !e.has_no_side_effects(),
+                None => matches!(e.status.as_u16(), 408 | 500 | 504),
+            },
+        }
+    }
 }
 
 /// A failure below HTTP (connection, TLS, protocol): the cause of
@@ -173,8 +259,10 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 pub struct TransportError(Box<dyn std::error::Error + Send + Sync>);
 
 impl TransportError {
-    fn reqwest(&self) -> Option<&reqwest::Error> {
-        self.0.downcast_ref()
+    fn is_timeout(&self) -> bool {
+        self.0
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
     }
 }
 
@@ -190,22 +278,53 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// An error answered by S2: an HTTP status with an `ErrorInfo` body.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("S2 answered {status_code} {code}: {message}", status_code = status.as_u16())]
+/// An answer the spec does not list as a success: its status always, S2's
+/// code and message when the body is an `ErrorInfo`, else the body (as
+/// JSON when it is JSON, such as an append's `AppendConditionFailed`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
     status: StatusCode,
-    code: ErrorCode,
+    code: Option<ErrorCode>,
     message: String,
+    body: Option<serde_json::Value>,
+    location: Option<String>,
 }
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &str, message: String) -> Self {
-        Self {
-            status,
-            code: ErrorCode::from(code),
-            message,
+    /// Reads an answer's body: S2's `ErrorInfo` (`{"code", "message"}`)
+    /// when it is one, else JSON, else text. The one place `ErrorInfo` is
+    /// read.
+    pub(crate) fn from_body(status: StatusCode, location: Option<String>, body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct ErrorInfo<'a> {
+            #[serde(borrow)]
+            code: Cow<'a, str>,
+            #[serde(default)]
+            message: String,
         }
+        let mut error = Self {
+            status,
+            code: None,
+            message: String::new(),
+            body: None,
+            location,
+        };
+        if let Ok(info) = serde_json::from_slice::<ErrorInfo<'_>>(body) {
+            error.code = Some(ErrorCode::from(&*info.code));
+            error.message = info.message;
+        } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+            error.message = excerpt(json.to_string().as_bytes());
+            error.body = Some(json);
+        } else {
+            error.message = excerpt(body);
+        }
+        error
+    }
+
+    #[cfg(test)]
+    pub(crate) fn new(status: StatusCode, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({"code": code, "message": message}).to_string();
+        Self::from_body(status, None, body.as_bytes())
     }
 
     /// The HTTP status.
@@ -213,59 +332,33 @@ impl ApiError {
         self.status
     }
 
-    /// S2's error code.
-    pub fn code(&self) -> &ErrorCode {
-        &self.code
+    /// S2's error code, when the body was an `ErrorInfo`.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.code.as_ref()
     }
 
-    /// S2's message.
+    /// S2's message; for a body that is not an `ErrorInfo`, its start
+    /// (lossily decoded as UTF-8).
     pub fn message(&self) -> &str {
         &self.message
     }
 
-    /// Whether the same call may succeed later, by S2's SDK's rule: a known
-    /// code sent with its own status says (see [`ErrorCode::is_retryable`]);
-    /// a known code with another status is not retryable; an unknown code
-    /// falls back on the status ([`is_retryable_status`]).
-    pub fn is_retryable(&self) -> bool {
-        match self.code.status() {
-            Some(status) => status == self.status && self.code.is_retryable(),
-            None => is_retryable_status(self.status),
+    /// The body, when it is JSON but not an `ErrorInfo` (an append's 412
+    /// `AppendConditionFailed`, a read's 416 `TailResponse`).
+    pub fn body(&self) -> Option<&serde_json::Value> {
+        self.body.as_ref()
+    }
+
+    /// The body as the spec's type for it, such as
+    /// `types::AppendConditionFailed`.
+    ///
+    /// # Errors
+    /// When the body is not JSON or not a `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        match &self.body {
+            Some(body) => T::deserialize(body),
+            None => Err(serde::de::Error::custom("the body is not JSON")),
         }
-    }
-
-    /// Whether S2 guarantees the request had no effect: a known code that
-    /// says so (see [`ErrorCode::has_no_side_effects`]), sent with its own
-    /// status. `false` for unknown codes and mismatched statuses, as in S2's
-    /// SDK.
-    pub fn has_no_side_effects(&self) -> bool {
-        self.code.status() == Some(self.status) && self.code.has_no_side_effects()
-    }
-}
-
-/// A response the spec does not describe and that has no `ErrorInfo` body.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unexpected response from S2: {}{}, body: {excerpt:?}",
-    status,
-    location.as_deref().map(|l| format!(" to {l:?}")).unwrap_or_default())]
-pub struct UnexpectedResponse {
-    status: StatusCode,
-    location: Option<String>,
-    excerpt: String,
-}
-
-impl UnexpectedResponse {
-    pub(crate) fn new(status: StatusCode, location: Option<String>, excerpt: String) -> Self {
-        Self {
-            status,
-            location,
-            excerpt,
-        }
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
     }
 
     /// The `Location` header of a redirect.
@@ -273,47 +366,47 @@ impl UnexpectedResponse {
         self.location.as_deref()
     }
 
-    /// The start of the body, lossily decoded as UTF-8.
-    pub fn excerpt(&self) -> &str {
-        &self.excerpt
+    /// Whether the same call may succeed later, by S2's SDK's rule: a known
+    /// code sent with its own status says (see [`ErrorCode::is_retryable`]);
+    /// a known code with another status is not retryable; an unknown code,
+    /// or none, falls back on the status ([`is_retryable_status`]).
+    pub fn is_retryable(&self) -> bool {
+        match self.code.as_ref().map(|code| (code, code.status())) {
+            Some((code, Some(status))) => status == self.status && code.is_retryable(),
+            _ => is_retryable_status(self.status),
+        }
+    }
+
+    /// Whether S2 guarantees the request had no effect: a known code that
+    /// says so (see [`ErrorCode::has_no_side_effects`]), sent with its own
+    /// status. `false` for unknown codes, mismatched statuses and answers
+    /// without a code, as in S2's SDK.
+    pub fn has_no_side_effects(&self) -> bool {
+        self.code
+            .as_ref()
+            .is_some_and(|code| code.status() == Some(self.status) && code.has_no_side_effects())
     }
 }
 
-/// A documented error response whose body is not an `ErrorInfo`, kept as
-/// JSON and decodable into the spec's type for it.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("S2 answered {status}")]
-pub struct ErrorResponse {
-    status: StatusCode,
-    body: serde_json::Value,
-}
-
-impl ErrorResponse {
-    pub(crate) fn new(status: StatusCode, body: serde_json::Value) -> Self {
-        Self { status, body }
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The body, as JSON.
-    pub fn body(&self) -> &serde_json::Value {
-        &self.body
-    }
-
-    /// The body as the spec's type, such as
-    /// `types::AppendConditionFailed` or `types::TailResponse`.
-    ///
-    /// # Errors
-    /// When the body is not a `T`.
-    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.body)
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "S2 answered {} {code}", self.status.as_u16())?,
+            None => write!(f, "S2 answered {}", self.status)?,
+        }
+        if let Some(location) = &self.location {
+            write!(f, " to {location:?}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
     }
 }
 
-/// A response whose body does not match the spec's schema for its status.
+impl std::error::Error for ApiError {}
+
+/// A success whose body does not match the spec's schema for it.
 #[derive(Debug, thiserror::Error)]
 #[error("S2's response{} does not match the spec: body {excerpt:?}",
     status.map(|s| format!(" ({s})")).unwrap_or_default())]
@@ -325,14 +418,10 @@ pub struct InvalidBody {
 }
 
 impl InvalidBody {
-    pub(crate) fn new(
-        status: Option<StatusCode>,
-        excerpt: String,
-        source: serde_json::Error,
-    ) -> Self {
+    pub(crate) fn new(body: &[u8], source: serde_json::Error) -> Self {
         Self {
-            status,
-            excerpt,
+            status: None,
+            excerpt: excerpt(body),
             source,
         }
     }
@@ -347,6 +436,14 @@ impl InvalidBody {
     pub fn excerpt(&self) -> &str {
         &self.excerpt
     }
+}
+
+/// The start of a body, lossily decoded as UTF-8.
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .take(EXCERPT_CHARS)
+        .collect()
 }
 
 macro_rules! error_codes {
@@ -505,7 +602,7 @@ mod tests {
             Error::Api(ApiError::new(
                 StatusCode::from_u16(status).unwrap(),
                 code,
-                String::new(),
+                "",
             ))
         };
         assert!(api(429, "rate_limited").is_retryable());
@@ -523,21 +620,23 @@ mod tests {
         // in S2's SDK.
         assert!(!api(500, "rate_limited").is_retryable());
         let unexpected = |status: u16| {
-            Error::UnexpectedResponse(UnexpectedResponse::new(
+            Error::Api(ApiError::from_body(
                 StatusCode::from_u16(status).unwrap(),
                 None,
-                String::new(),
+                b"<html>",
             ))
         };
         assert!(unexpected(502).is_retryable());
         assert!(!unexpected(302).is_retryable());
-        assert!(!Error::InvalidConfig("x".into()).is_retryable());
+        assert!(unexpected(500).may_have_taken_effect());
+        assert!(!unexpected(502).may_have_taken_effect());
+        assert!(!Error::config("x").is_retryable());
     }
 
     #[test]
     fn no_side_effects_needs_a_known_code_with_its_status() {
         let api = |status: u16, code: &str| {
-            ApiError::new(StatusCode::from_u16(status).unwrap(), code, String::new())
+            ApiError::new(StatusCode::from_u16(status).unwrap(), code, "")
         };
         assert!(api(429, "rate_limited").has_no_side_effects());
         assert!(api(503, "server_draining").has_no_side_effects());
@@ -554,21 +653,46 @@ mod tests {
         let e = Error::Api(ApiError::new(
             StatusCode::NOT_FOUND,
             "access_token_not_found",
-            "no such token".into(),
+            "no such token",
         ));
         assert_eq!(
             e.to_string(),
             "S2 answered 404 access_token_not_found: no such token"
         );
-        let e = Error::UnexpectedResponse(UnexpectedResponse::new(
+        let e = Error::Api(ApiError::from_body(
             StatusCode::FOUND,
             Some("http://elsewhere/".into()),
-            String::new(),
+            b"",
         ));
         assert_eq!(
             e.to_string(),
-            "unexpected response from S2: 302 Found to \"http://elsewhere/\", body: \"\""
+            "S2 answered 302 Found to \"http://elsewhere/\""
         );
+        let e = Error::Api(ApiError::from_body(
+            StatusCode::PRECONDITION_FAILED,
+            None,
+            br#"{"seq_num_mismatch":5}"#,
+        ));
+        assert_eq!(
+            e.to_string(),
+            r#"S2 answered 412 Precondition Failed: {"seq_num_mismatch":5}"#
+        );
+        assert_eq!(e.status(), Some(StatusCode::PRECONDITION_FAILED));
+    }
+
+    #[test]
+    fn error_info_bodies_are_read_once_into_code_and_message() {
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        let e = ApiError::from_body(status, None, br#"{"code":"rate_limited","message":"slow"}"#);
+        assert_eq!(e.code(), Some(&ErrorCode::RateLimited));
+        assert_eq!(e.message(), "slow");
+        assert_eq!(e.body(), None);
+        let e = ApiError::from_body(status, None, br#"{"message":"no code"}"#);
+        assert_eq!(e.code(), None);
+        assert_eq!(e.body().unwrap()["message"], "no code");
+        let e = ApiError::from_body(status, None, b"<html>");
+        assert_eq!((e.code(), e.message()), (None, "<html>"));
+        assert_eq!(e.status(), status);
     }
 
     #[test]

@@ -13,16 +13,15 @@
 //! - makes up to [`RetryPolicy::max_attempts`] attempts within one overall
 //!   deadline, each attempt's timeout cut to the time left, waiting a jittered
 //!   backoff or the server's `retry-after-ms` / `Retry-After` between them;
-//! - retries only what is safe by S2's rules ([`retry_decision`]);
+//! - retries only what is safe by S2's rules (`retry::decision`);
 //! - reads error bodies up to [`ERROR_BODY_LIMIT`] and hands progenitor a
-//!   response holding just those bytes;
+//!   response holding just those bytes, which the crate's error reads;
 //! - traces each call as an `s2.call` span named by the operation id, with
 //!   an `s2.attempt` span per attempt. Headers are never traced, so neither
 //!   is the token.
 
-use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::{ClientHooks, OperationInfo};
@@ -31,11 +30,17 @@ use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
-use crate::error::{ApiError, Error, is_retryable_status};
+use crate::error::{ApiError, Failure, TransportKind};
 use crate::generated;
 use crate::rate_limit::{Permit, RateLimiter};
-use crate::retry::{RetryPolicy, retry_after};
+use crate::retry::{Decision, RetryPolicy, decision, retry_after};
+
+/// Default timeout of one attempt, response body included (S2's SDK uses
+/// the same).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default deadline of a whole call, retries and waits included: room for
+/// three 5 s attempts and their backoff.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// At most this much of an error response's body is read (the rest is left
 /// unread and the connection dropped): enough for any `ErrorInfo`, bounded
@@ -68,6 +73,9 @@ pub struct RequestLayer {
     /// A bulk run's rate limiter, which gates and learns from every attempt
     /// (set only on the run's own client).
     limiter: Option<Arc<RateLimiter>>,
+    /// Where a call made through this layer leaves its [`CallReport`] (set
+    /// only on a copy made for one call, by [`RequestLayer::reporting`]).
+    report: Option<Arc<Mutex<CallReport>>>,
 }
 
 #[derive(Debug)]
@@ -111,6 +119,7 @@ impl RequestLayer {
             }),
             basin: None,
             limiter: None,
+            report: None,
         }
     }
 
@@ -128,6 +137,19 @@ impl RequestLayer {
             limiter: Some(limiter),
             ..self.clone()
         }
+    }
+
+    /// The same layer for one call, and the handle its [`CallReport`] is
+    /// left in: what the layer learned that progenitor's result does not
+    /// carry (the attempts made, whether an earlier one may have taken
+    /// effect).
+    pub(crate) fn reporting(&self) -> (Self, Arc<Mutex<CallReport>>) {
+        let report = Arc::new(Mutex::new(CallReport::default()));
+        let layer = Self {
+            report: Some(Arc::clone(&report)),
+            ..self.clone()
+        };
+        (layer, report)
     }
 
     /// The retry policy.
@@ -170,10 +192,9 @@ impl RequestLayer {
         // future is made in each branch: moved out of a local it would be
         // copied once more, and it is large.)
         let (result, report) = if span.is_disabled() {
-            self.attempts(http, request, operation, idempotent, &span)
-                .await
+            self.attempts(http, request, idempotent, &span).await
         } else {
-            self.attempts(http, request, operation, idempotent, &span)
+            self.attempts(http, request, idempotent, &span)
                 .instrument(span.clone())
                 .await
         };
@@ -181,7 +202,9 @@ impl RequestLayer {
         if let Some(status) = report.status {
             span.record("status", status.as_u16());
         }
-        let _ = CALL.try_with(|call| call.set(report));
+        if let Some(slot) = &self.report {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = report;
+        }
         result
     }
 
@@ -189,7 +212,6 @@ impl RequestLayer {
         &self,
         http: &reqwest::Client,
         mut request: reqwest::Request,
-        operation: &str,
         idempotent: bool,
         call_span: &tracing::Span,
     ) -> (reqwest::Result<reqwest::Response>, CallReport) {
@@ -217,8 +239,7 @@ impl RequestLayer {
                 Instant::now()
             };
             // A copy for the next attempt, unless none may follow (a
-            // streaming body cannot be copied: it gets one attempt). The
-            // backoffs are drawn only for retries.
+            // streaming body cannot be copied: it gets one attempt).
             let next = if report.attempts < policy.retry.max_attempts {
                 request.try_clone()
             } else {
@@ -235,7 +256,7 @@ impl RequestLayer {
                 code = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
-            let once = attempt(http, request, operation);
+            let once = attempt(http, request);
             let outcome = if span.is_disabled() {
                 once.await
             } else {
@@ -243,8 +264,8 @@ impl RequestLayer {
                 span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
                 outcome
             };
-            let failure = match outcome {
-                Ok(Attempt::Success(response)) => {
+            let failed = match outcome {
+                Attempt::Success(response) => {
                     if let (Some(limiter), Some(permit)) = (&limiter, permit) {
                         limiter.observe(permit, false, None);
                     }
@@ -252,45 +273,38 @@ impl RequestLayer {
                     span.record("status", response.status().as_u16());
                     return (Ok(response), report);
                 }
-                Ok(Attempt::Failed(failure)) => failure,
-                Err(e) => {
-                    let kind = FailureKind::of_transport(&e);
-                    Failure {
-                        kind,
-                        retry_after: None,
-                        result: Err(e),
-                    }
-                }
+                Attempt::Failed(failed) => failed,
             };
+            let failure = failed.failure();
             if let (Some(limiter), Some(permit)) = (&limiter, permit.take()) {
-                let throttled = failure.kind.status() == Some(StatusCode::TOO_MANY_REQUESTS);
-                limiter.observe(permit, throttled, failure.retry_after);
+                let throttled = failed.status() == Some(StatusCode::TOO_MANY_REQUESTS);
+                limiter.observe(permit, throttled, failed.retry_after);
             }
-            if let Some(status) = failure.kind.status() {
+            if let Some(status) = failed.status() {
                 report.status = Some(status);
                 span.record("status", status.as_u16());
             }
-            if let FailureKind::Api(e) = &failure.kind {
-                span.record("code", e.code().as_str());
+            if let Some(code) = failed.code() {
+                span.record("code", code);
             }
-            if failure.kind == FailureKind::Timeout && Instant::now() >= deadline {
-                report.deadline_passed = Some(policy.operation_timeout);
-            }
-            let wait = match report.deadline_passed {
-                Some(_) => Err("the call's deadline passed"),
-                None => self.retry_wait(&failure, idempotent, backoffs.next(), deadline),
-            };
+            let wait = self.retry_wait(
+                failure,
+                idempotent,
+                backoffs.next(),
+                failed.retry_after,
+                deadline,
+            );
             let (Ok(wait), Some(next)) = (wait, next) else {
                 let reason = wait
                     .err()
                     .unwrap_or("the request body cannot be sent again");
                 tracing::debug!(parent: &span, reason, "not retrying");
-                if let FailureKind::Api(e) = &failure.kind {
-                    call_span.record("code", e.code().as_str());
+                if let Some(code) = failed.code() {
+                    call_span.record("code", code);
                 }
-                return (failure.result, report);
+                return (failed.result, report);
             };
-            report.uncertain |= failure.kind.outcome_unknown();
+            report.uncertain |= failure.may_have_taken_effect();
             tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
             // Boxed: only retries wait, and inline the timer would make every
             // call's future larger.
@@ -300,26 +314,24 @@ impl RequestLayer {
                     Some(next_permit) => permit = Some(next_permit),
                     None => {
                         tracing::debug!(parent: &span, "not retrying: the deadline passed waiting for the rate limiter");
-                        report.deadline_passed = Some(policy.operation_timeout);
-                        return (failure.result, report);
+                        return (failed.result, report);
                     }
                 }
             }
             request = next;
         }
     }
-}
 
-impl RequestLayer {
-    /// How long to wait before retrying `failure`, or why not to retry.
+    /// How long to wait before retrying, or why not to retry.
     fn retry_wait(
         &self,
-        failure: &Failure,
+        failure: Failure<'_>,
         idempotent: bool,
         backoff: Option<Duration>,
+        hint: Option<Duration>,
         deadline: Instant,
     ) -> Result<Duration, &'static str> {
-        match retry_decision(&failure.kind, idempotent) {
+        match decision(failure, idempotent) {
             Decision::Final => return Err("the failure is not transient"),
             Decision::UnsafeToRetry => {
                 return Err("the request is not idempotent and may have had an effect");
@@ -327,7 +339,7 @@ impl RequestLayer {
             Decision::Retry => {}
         }
         let backoff = backoff.ok_or("no attempts left")?;
-        let wait = self.policy.retry.wait(backoff, failure.retry_after);
+        let wait = self.policy.retry.wait(backoff, hint);
         if Instant::now() + wait >= deadline {
             return Err("the wait would pass the deadline");
         }
@@ -361,79 +373,81 @@ impl ClientHooks<RequestLayer> for generated::Client {
     }
 }
 
-/// What one attempt came to, when a response arrived.
+/// What one attempt came to.
 enum Attempt {
     Success(reqwest::Response),
-    Failed(Failure),
+    Failed(Failed),
 }
 
 /// A failed attempt: what it tells about retrying, and what the caller
 /// gets should it be the last.
-struct Failure {
-    kind: FailureKind,
+struct Failed {
+    /// The answer, read from its body; `None` below HTTP.
+    answer: Option<ApiError>,
+    /// How it failed below HTTP, if it did.
+    transport: TransportKind,
     retry_after: Option<Duration>,
     result: reqwest::Result<reqwest::Response>,
 }
 
-/// One attempt. An error response comes back with its body read (capped)
-/// and S2's code parsed from it.
-async fn attempt(
-    http: &reqwest::Client,
-    request: reqwest::Request,
-    operation: &str,
-) -> reqwest::Result<Attempt> {
-    let response = http.execute(request).await?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(Attempt::Success(response));
+impl Failed {
+    fn below_http(e: reqwest::Error, retry_after: Option<Duration>) -> Self {
+        Self {
+            answer: None,
+            transport: TransportKind::of(&e),
+            retry_after,
+            result: Err(e),
+        }
     }
-    // Boxed: only errors take this path, and inline it would make every
-    // call's future larger.
-    Box::pin(failed(response, operation)).await
+
+    fn failure(&self) -> Failure<'_> {
+        match &self.answer {
+            Some(answer) => Failure::Answer(answer),
+            None => Failure::Transport(self.transport),
+        }
+    }
+
+    fn status(&self) -> Option<StatusCode> {
+        self.answer.as_ref().map(ApiError::status)
+    }
+
+    fn code(&self) -> Option<&str> {
+        self.answer.as_ref()?.code().map(|code| code.as_str())
+    }
 }
 
-async fn failed(response: reqwest::Response, operation: &str) -> reqwest::Result<Attempt> {
+/// One attempt. An error response comes back with its body read (capped)
+/// and S2's answer read from it.
+async fn attempt(http: &reqwest::Client, request: reqwest::Request) -> Attempt {
+    match http.execute(request).await {
+        Ok(response) if response.status().is_success() => Attempt::Success(response),
+        // Boxed: only errors take this path, and inline it would make every
+        // call's future larger.
+        Ok(response) => Attempt::Failed(Box::pin(failed(response)).await),
+        Err(e) => Attempt::Failed(Failed::below_http(e, None)),
+    }
+}
+
+async fn failed(response: reqwest::Response) -> Failed {
     let status = response.status();
     let retry_after = retry_after(response.headers(), SystemTime::now());
-    let (parts, body) = match read_capped(response, ERROR_BODY_LIMIT).await {
-        Ok(read) => read,
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+    match read_capped(response, ERROR_BODY_LIMIT).await {
+        Ok((parts, body)) => Failed {
+            answer: Some(ApiError::from_body(status, location, &body)),
+            transport: TransportKind::Broken,
+            retry_after,
+            result: Ok(reqwest::Response::from(http::Response::from_parts(
+                parts,
+                reqwest::Body::from(body),
+            ))),
+        },
         // The body broke off: the attempt failed in transport.
-        Err(e) => {
-            return Ok(Attempt::Failed(Failure {
-                kind: FailureKind::of_transport(&e),
-                retry_after,
-                result: Err(e),
-            }));
-        }
-    };
-    let kind = FailureKind::of_response(status, &body);
-    let response = if crate::spec::error_body_decodes(operation, status.as_u16(), &body)
-        == Some(false)
-    {
-        // progenitor would decode this body as the spec's type, fail, and
-        // drop the status: reading the body fails instead, with the status
-        // and the body as the error's source.
-        let undecodable = UndecodableBody { status, body };
-        let stream = futures_util::stream::once(std::future::ready(Err::<Vec<u8>, _>(undecodable)));
-        http::Response::from_parts(parts, reqwest::Body::wrap_stream(stream))
-    } else {
-        http::Response::from_parts(parts, reqwest::Body::from(body))
-    };
-    Ok(Attempt::Failed(Failure {
-        kind,
-        retry_after,
-        result: Ok(reqwest::Response::from(response)),
-    }))
-}
-
-/// A documented error status whose body is not the spec's type for it,
-/// carried to the crate's error conversion inside the body-read error
-/// progenitor reports (`ResponseBodyError`).
-#[derive(Debug, thiserror::Error)]
-#[error("S2 answered {status} with a body that is not the spec's error type for it")]
-pub(crate) struct UndecodableBody {
-    pub(crate) status: StatusCode,
-    pub(crate) body: Vec<u8>,
+        Err(e) => Failed::below_http(e, retry_after),
+    }
 }
 
 /// Reads at most `limit` bytes of the body (the rest is left unread) and
@@ -461,129 +475,6 @@ async fn read_capped(
     Ok((parts, body))
 }
 
-/// Why an attempt failed, as far as retrying is concerned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum FailureKind {
-    /// No connection was made (refused, unreachable, connect timeout):
-    /// nothing was sent.
-    NotConnected,
-    /// The attempt timed out after the request may have left.
-    Timeout,
-    /// The connection broke (reset, protocol error, a body cut short)
-    /// after the request may have left.
-    Broken,
-    /// S2 answered an error with its code.
-    Api(ApiError),
-    /// An error status without S2's code (a proxy's page, an empty body).
-    Status(StatusCode),
-}
-
-impl FailureKind {
-    /// reqwest marks a connect timeout both `is_connect` and `is_timeout`:
-    /// it never connected, so nothing was sent.
-    pub(crate) fn of_transport(e: &reqwest::Error) -> Self {
-        if e.is_connect() {
-            Self::NotConnected
-        } else if e.is_timeout() {
-            Self::Timeout
-        } else {
-            Self::Broken
-        }
-    }
-
-    /// What a call's error says of its last attempt; `None` for a call
-    /// refused before sending, or a response whose body did not match.
-    pub(crate) fn of_error(error: &Error) -> Option<Self> {
-        match error {
-            Error::Connect(_) => Some(Self::NotConnected),
-            Error::Timeout(_) => Some(Self::Timeout),
-            Error::Transport(_) => Some(Self::Broken),
-            Error::Api(e) => Some(Self::Api(e.clone())),
-            Error::UnexpectedResponse(_) | Error::Response(_) => error.status().map(Self::Status),
-            _ => None,
-        }
-    }
-
-    /// An error response: S2's, when its body is an `ErrorInfo`.
-    fn of_response(status: StatusCode, body: &[u8]) -> Self {
-        #[derive(serde::Deserialize)]
-        struct Info<'a> {
-            #[serde(borrow)]
-            code: std::borrow::Cow<'a, str>,
-            #[serde(default)]
-            message: String,
-        }
-        match serde_json::from_slice::<Info<'_>>(body) {
-            Ok(info) => Self::Api(ApiError::new(status, &info.code, info.message)),
-            Err(_) => Self::Status(status),
-        }
-    }
-
-    fn status(&self) -> Option<StatusCode> {
-        match self {
-            Self::Api(e) => Some(e.status()),
-            Self::Status(status) => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether the failure is transient: the same request may succeed later.
-    pub(crate) fn is_retryable(&self) -> bool {
-        match self {
-            Self::NotConnected | Self::Timeout | Self::Broken => true,
-            Self::Api(e) => e.is_retryable(),
-            Self::Status(status) => is_retryable_status(*status),
-        }
-    }
-
-    /// Whether S2 guarantees the attempt had no effect: no connection was
-    /// made, or S2's code says so. A bare status gives no such guarantee.
-    fn had_no_effect(&self) -> bool {
-        match self {
-            Self::NotConnected => true,
-            Self::Api(e) => e.has_no_side_effects(),
-            _ => false,
-        }
-    }
-
-    /// Whether the attempt may nonetheless have been carried out: it timed
-    /// out or broke after sending, or S2 answered a code with possible side
-    /// effects (a bare status: 408, 500 or 504).
-    pub(crate) fn outcome_unknown(&self) -> bool {
-        match self {
-            Self::NotConnected => false,
-            Self::Timeout | Self::Broken => true,
-            Self::Api(e) => !e.has_no_side_effects(),
-            Self::Status(status) => matches!(status.as_u16(), 408 | 500 | 504),
-        }
-    }
-}
-
-/// What to do after a failed attempt (while attempts and time are left).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// Try again.
-    Retry,
-    /// The failure is not transient.
-    Final,
-    /// Transient, but the request is not idempotent and may have had an
-    /// effect: a retry could do it twice.
-    UnsafeToRetry,
-}
-
-/// S2's rule: idempotent requests (GET, HEAD, PUT, DELETE, or any request
-/// carrying an idempotency token) retry every transient failure; others
-/// (POST, PATCH without a token) only when nothing can have happened.
-pub(crate) fn retry_decision(kind: &FailureKind, idempotent: bool) -> Decision {
-    if !kind.is_retryable() {
-        Decision::Final
-    } else if idempotent || kind.had_no_effect() {
-        Decision::Retry
-    } else {
-        Decision::UnsafeToRetry
-    }
-}
-
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110, 9.2.2).
 fn is_idempotent(method: &Method) -> bool {
     matches!(
@@ -600,8 +491,8 @@ fn fresh_request_token() -> HeaderValue {
     HeaderValue::from_str(&token).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// What the layer saw of a call, for the crate's own methods that need
-/// more than progenitor keeps ([`reported`]).
+/// What the layer saw of one call beyond progenitor's result, for the
+/// crate's own methods that report it ([`RequestLayer::reporting`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct CallReport {
     /// Attempts made.
@@ -610,93 +501,11 @@ pub(crate) struct CallReport {
     pub(crate) status: Option<StatusCode>,
     /// Whether an attempt before the last may have been carried out.
     pub(crate) uncertain: bool,
-    /// The overall deadline, when the last attempt ran into it.
-    pub(crate) deadline_passed: Option<Duration>,
-}
-
-tokio::task_local! {
-    static CALL: Cell<CallReport>;
-}
-
-/// Runs `call` (a generated call) and returns what the layer saw of it.
-pub(crate) async fn reported<F: Future>(call: F) -> (F::Output, CallReport) {
-    CALL.scope(Cell::new(CallReport::default()), async {
-        let output = call.await;
-        (output, CALL.with(Cell::get))
-    })
-    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(code: u16, s2: Option<&str>) -> FailureKind {
-        let status = StatusCode::from_u16(code).unwrap();
-        match s2 {
-            Some(s2) => FailureKind::Api(ApiError::new(status, s2, String::new())),
-            None => FailureKind::Status(status),
-        }
-    }
-
-    #[test]
-    fn idempotent_requests_retry_every_transient_failure() {
-        for kind in [
-            FailureKind::NotConnected,
-            FailureKind::Timeout,
-            FailureKind::Broken,
-            answer(500, Some("other")),
-            answer(503, None),
-            answer(429, Some("rate_limited")),
-            answer(408, Some("request_timeout")),
-        ] {
-            assert_eq!(retry_decision(&kind, true), Decision::Retry, "{kind:?}");
-        }
-        for kind in [
-            answer(404, Some("access_token_not_found")),
-            answer(400, None),
-            answer(412, None),
-            answer(499, Some("client_hangup")),
-        ] {
-            assert_eq!(retry_decision(&kind, true), Decision::Final, "{kind:?}");
-        }
-    }
-
-    #[test]
-    fn other_requests_retry_only_when_nothing_happened() {
-        for kind in [
-            FailureKind::NotConnected,
-            answer(429, Some("rate_limited")),
-            answer(503, Some("server_draining")),
-            answer(502, Some("hot_server")),
-            answer(409, Some("transaction_conflict")),
-        ] {
-            assert_eq!(retry_decision(&kind, false), Decision::Retry, "{kind:?}");
-        }
-        for kind in [
-            FailureKind::Timeout,
-            FailureKind::Broken,
-            answer(500, Some("other")),
-            answer(503, Some("unavailable")),
-            answer(503, None),
-            answer(429, None),
-            answer(429, Some("brand_new_code")),
-        ] {
-            assert_eq!(
-                retry_decision(&kind, false),
-                Decision::UnsafeToRetry,
-                "{kind:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_codes_fall_back_on_the_status() {
-        assert!(answer(503, Some("brand_new_code")).is_retryable());
-        assert!(!answer(400, Some("brand_new_code")).is_retryable());
-        assert!(answer(500, Some("brand_new_code")).outcome_unknown());
-        assert!(!answer(502, None).outcome_unknown());
-    }
 
     #[test]
     fn request_tokens_are_fresh_and_fit_the_spec() {
@@ -705,22 +514,5 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(a.to_str().unwrap().bytes().all(|b| b.is_ascii_hexdigit()));
-    }
-
-    #[test]
-    fn s2_answers_are_read_from_error_info_bodies() {
-        let status = StatusCode::TOO_MANY_REQUESTS;
-        assert_eq!(
-            FailureKind::of_response(status, br#"{"code":"rate_limited","message":"slow"}"#),
-            FailureKind::Api(ApiError::new(status, "rate_limited", "slow".to_owned()))
-        );
-        assert_eq!(
-            FailureKind::of_response(status, b"<html>"),
-            FailureKind::Status(status)
-        );
-        assert_eq!(
-            FailureKind::of_response(status, br#"{"message":"no code"}"#),
-            FailureKind::Status(status)
-        );
     }
 }

@@ -101,17 +101,19 @@ pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome,
 pub use client::{Client, Confirmation, Revoked};
 #[cfg(s2_openapi_wrapper)]
 pub use config::{
-    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
-    ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT, ENV_BASIN_ENDPOINT,
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
+    ENV_BASIN_ENDPOINT,
 };
 #[cfg(s2_openapi_wrapper)]
 pub use error::{
-    ApiError, Error, ErrorCode, ErrorResponse, InvalidBody, TransportError, UnexpectedResponse,
-    UnknownCode, is_retryable_status,
+    ApiError, Error, ErrorCode, InvalidBody, InvalidInput, TransportError, UnknownCode,
+    is_retryable_status,
 };
 #[cfg(s2_openapi_wrapper)]
 pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};
 #[cfg(s2_openapi_wrapper)]
-pub use layer::{ERROR_BODY_LIMIT, RequestLayer};
+pub use layer::{
+    DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ERROR_BODY_LIMIT, RequestLayer,
+};
 #[cfg(s2_openapi_wrapper)]
 pub use retry::RetryPolicy;

@@ -15,6 +15,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 
+use crate::error::Failure;
+
 /// How many attempts a call may make and how long to wait between them.
 ///
 /// Defaults (S2's SDK uses the same): 3 attempts, backoff from 100 ms up to
@@ -124,11 +126,119 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// What to do after a failed attempt (while attempts and time are left).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Try again.
+    Retry,
+    /// The failure is not transient.
+    Final,
+    /// Transient, but the request is not idempotent and may have had an
+    /// effect: a retry could do it twice.
+    UnsafeToRetry,
+}
+
+/// S2's rule: idempotent requests (GET, HEAD, PUT, DELETE, or any request
+/// carrying an idempotency token) retry every transient failure; others
+/// (POST, PATCH without a token) only when nothing can have happened.
+pub(crate) fn decision(failure: Failure<'_>, idempotent: bool) -> Decision {
+    if !failure.is_retryable() {
+        Decision::Final
+    } else if idempotent || failure.had_no_effect() {
+        Decision::Retry
+    } else {
+        Decision::UnsafeToRetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use reqwest::StatusCode;
     use reqwest::header::HeaderValue;
 
     use super::*;
+    use crate::error::{ApiError, TransportKind};
+
+    /// An answer with S2's code, or a bare status (an HTML page).
+    fn answer(status: u16, code: Option<&str>) -> ApiError {
+        let status = StatusCode::from_u16(status).unwrap();
+        match code {
+            Some(code) => ApiError::new(status, code, ""),
+            None => ApiError::from_body(status, None, b"<html>"),
+        }
+    }
+
+    fn decide(failure: Result<TransportKind, &ApiError>, idempotent: bool) -> Decision {
+        let failure = match failure {
+            Ok(kind) => Failure::Transport(kind),
+            Err(answer) => Failure::Answer(answer),
+        };
+        decision(failure, idempotent)
+    }
+
+    #[test]
+    fn idempotent_requests_retry_every_transient_failure() {
+        for kind in [
+            TransportKind::Connect,
+            TransportKind::Timeout,
+            TransportKind::Broken,
+        ] {
+            assert_eq!(decide(Ok(kind), true), Decision::Retry, "{kind:?}");
+        }
+        for (status, code) in [
+            (500, Some("other")),
+            (503, None),
+            (429, Some("rate_limited")),
+            (408, Some("request_timeout")),
+        ] {
+            let e = answer(status, code);
+            assert_eq!(decide(Err(&e), true), Decision::Retry, "{e}");
+        }
+        for (status, code) in [
+            (404, Some("access_token_not_found")),
+            (400, None),
+            (412, None),
+            (499, Some("client_hangup")),
+        ] {
+            let e = answer(status, code);
+            assert_eq!(decide(Err(&e), true), Decision::Final, "{e}");
+        }
+    }
+
+    #[test]
+    fn other_requests_retry_only_when_nothing_happened() {
+        assert_eq!(decide(Ok(TransportKind::Connect), false), Decision::Retry);
+        for (status, code) in [
+            (429, "rate_limited"),
+            (503, "server_draining"),
+            (502, "hot_server"),
+            (409, "transaction_conflict"),
+        ] {
+            let e = answer(status, Some(code));
+            assert_eq!(decide(Err(&e), false), Decision::Retry, "{e}");
+        }
+        for kind in [TransportKind::Timeout, TransportKind::Broken] {
+            assert_eq!(decide(Ok(kind), false), Decision::UnsafeToRetry, "{kind:?}");
+        }
+        for (status, code) in [
+            (500, Some("other")),
+            (503, Some("unavailable")),
+            (503, None),
+            (429, None),
+            (429, Some("brand_new_code")),
+        ] {
+            let e = answer(status, code);
+            assert_eq!(decide(Err(&e), false), Decision::UnsafeToRetry, "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_on_the_status() {
+        assert!(Failure::Answer(&answer(503, Some("brand_new_code"))).is_retryable());
+        assert!(!Failure::Answer(&answer(400, Some("brand_new_code"))).is_retryable());
+        assert!(Failure::Answer(&answer(500, Some("brand_new_code"))).may_have_taken_effect());
+        assert!(!Failure::Answer(&answer(502, None)).may_have_taken_effect());
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

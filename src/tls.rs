@@ -37,7 +37,7 @@ fn provider() -> Result<Arc<CryptoProvider>, Error> {
 #[cfg(not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")))]
 fn provider() -> Result<Arc<CryptoProvider>, Error> {
     CryptoProvider::get_default().cloned().ok_or_else(|| {
-        Error::InvalidConfig(
+        Error::config(
             "no rustls crypto provider: enable the feature rustls-ring or rustls-aws-lc-rs, \
              or install a process-wide one with rustls::crypto::CryptoProvider::install_default"
                 .to_owned(),
@@ -51,12 +51,13 @@ fn root_certificates(pems: &[Vec<u8>]) -> Result<Vec<CertificateDer<'static>>, E
     for pem in pems {
         let before = roots.len();
         for certificate in CertificateDer::pem_slice_iter(pem) {
-            roots.push(certificate.map_err(|e| {
-                Error::InvalidConfig(format!("cannot read a root certificate: {e}"))
-            })?);
+            roots.push(
+                certificate
+                    .map_err(|e| Error::config(format!("cannot read a root certificate: {e}")))?,
+            );
         }
         if roots.len() == before {
-            return Err(Error::InvalidConfig(
+            return Err(Error::config(
                 "no root certificate found in the PEM given".to_owned(),
             ));
         }
@@ -74,7 +75,7 @@ pub(crate) fn client_config(
 ) -> Result<rustls::ClientConfig, Error> {
     let roots = root_certificates(extra_roots)?;
     let provider = provider()?;
-    let tls_error = |e: rustls::Error| Error::InvalidConfig(format!("cannot set up TLS: {e}"));
+    let tls_error = |e: rustls::Error| Error::config(format!("cannot set up TLS: {e}"));
     let verifier = if roots.is_empty() {
         rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(tls_error)?
     } else {
@@ -84,7 +85,7 @@ pub(crate) fn client_config(
                 .map_err(tls_error)?
         }
         #[cfg(not(any(all(unix, not(target_os = "android")), target_os = "windows")))]
-        return Err(Error::InvalidConfig(
+        return Err(Error::config(
             "extra root certificates are not supported on this platform".to_owned(),
         ));
     };

@@ -136,10 +136,7 @@ async fn transient_statuses_are_retried_three_times() {
         // Without a body...
         let (result, attempts, elapsed) = run(vec![reply(status)]).await;
         let err = result.unwrap_err();
-        assert!(
-            matches!(err, Error::UnexpectedResponse(_)),
-            "{status}: {err:?}"
-        );
+        assert!(matches!(err, Error::Api(_)), "{status}: {err:?}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(attempts, 3, "{status}");
         assert!(elapsed < SHORT);
@@ -229,9 +226,9 @@ async fn odd_error_bodies_keep_the_status() {
         let (result, attempts, elapsed) = run(vec![fault]).await;
         let err = result.unwrap_err();
         match &err {
-            Error::UnexpectedResponse(e) => {
+            Error::Api(e) => {
                 assert_eq!(e.status().as_u16(), 503);
-                assert!(e.excerpt().len() <= 512);
+                assert!(e.message().len() <= 512);
             }
             other => panic!("{other:?}"),
         }
@@ -247,7 +244,7 @@ async fn a_redirect_is_reported_and_not_followed() {
     let (result, attempts, _) =
         run(vec![with_header(reply(307), "location", location.clone())]).await;
     match result.unwrap_err() {
-        Error::UnexpectedResponse(e) => {
+        Error::Api(e) => {
             assert_eq!(e.status().as_u16(), 307);
             assert_eq!(e.location(), Some(location.as_str()));
         }
@@ -270,7 +267,6 @@ async fn the_overall_deadline_bounds_the_call() {
     let started = Instant::now();
     let err = client.revoke_access_token("tok-1").await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(chain(&err).concat().contains("deadline"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(server.attempts(), 1);
 }
@@ -401,7 +397,9 @@ async fn error_chains_say_each_thing_once() {
         .revoke_access_token("tok-1")
         .await
         .unwrap_err();
+    // The call's deadline ends it as a timeout, as the same failure reads
+    // through `?` on a generated call.
     let messages = assert_said_once(&err);
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(messages[1].contains("deadline"), "{messages:?}");
+    assert_eq!(messages[0], "request to S2 timed out");
+    assert!(messages.len() > 1, "the cause is kept: {messages:?}");
 }

@@ -89,21 +89,23 @@ async fn the_server_enforces_s2s_byte_limit_that_the_spec_does_not() {
     let client = client(&server, false);
     let raw = client.generated();
     match raw.revoke_access_token().id(id.as_str()).send().await {
-        Err(progenitor_client::Error::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 400);
-            assert_eq!(response.code, "bad_path");
-            assert!(
-                response.message.contains("96 bytes"),
-                "{}",
-                response.message
-            );
-        }
+        Err(e) => match Error::from(e) {
+            Error::Api(e) => {
+                assert_eq!(e.status().as_u16(), 400);
+                assert_eq!(e.code().map(|c| c.as_str()), Some("bad_path"));
+                assert!(e.message().contains("96 bytes"), "{}", e.message());
+            }
+            other => panic!("{other:?}"),
+        },
         other => panic!("{other:?}"),
     }
     assert_eq!(server.request_count(), 1);
     // The wrapper refuses it before sending.
     let err = client.revoke_access_token(&id).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidId(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Invalid(s2_openapi::InvalidInput::Id(_))),
+        "{err:?}"
+    );
     assert_eq!(server.request_count(), 1);
 }
 

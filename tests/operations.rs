@@ -217,11 +217,11 @@ mod whole_api {
         // The body never ends: only a cap lets the call finish before its
         // timeout, with the status and a short excerpt.
         let err = Error::from(client.generated().list_basins().send().await.unwrap_err());
-        let Error::UnexpectedResponse(response) = &err else {
+        let Error::Api(response) = &err else {
             panic!("{err:?}")
         };
         assert_eq!(response.status().as_u16(), 500);
-        assert_eq!(response.excerpt().len(), 512);
+        assert_eq!(response.message().len(), 512);
     }
 
     #[tokio::test]
@@ -239,10 +239,10 @@ mod whole_api {
         // drops the status when it fails to decode; the layer keeps it.
         let html = Fault::Reply(403, Vec::new(), b"<html>denied</html>".to_vec());
         let (err, _) = list_basins(vec![html]).await;
-        let Error::UnexpectedResponse(response) = &err else {
+        let Error::Api(response) = &err else {
             panic!("{err:?}")
         };
         assert_eq!(response.status().as_u16(), 403);
-        assert_eq!(response.excerpt(), "<html>denied</html>");
+        assert_eq!(response.message(), "<html>denied</html>");
     }
 }

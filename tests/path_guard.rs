@@ -18,7 +18,7 @@ async fn check(server: &Recorder, client: &s2_openapi::Client, id: &str) -> Resu
     let seen = server.requests();
     let new = &seen[before..];
     match result {
-        Err(Error::InvalidId(_)) => {
+        Err(Error::Invalid(s2_openapi::InvalidInput::Id(_))) => {
             if new.is_empty() {
                 Ok(false)
             } else {
@@ -65,7 +65,7 @@ fn the_guides_traversal_ids_are_refused_and_nothing_is_sent() {
         let client = client(&server.endpoint);
         for id in [".", "..", "..\\admin", "..\\..\\x", "a\\b", "\\"] {
             let err = client.revoke_access_token(id).await.unwrap_err();
-            let Error::InvalidId(invalid) = &err else {
+            let Error::Invalid(s2_openapi::InvalidInput::Id(invalid)) = &err else {
                 panic!("{id:?}: {err:?}")
             };
             // The wrapper's own rules refuse them; a newer spec's type (a

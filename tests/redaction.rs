@@ -38,11 +38,17 @@ async fn no_debug_or_display_shows_the_token() {
             .await
             .unwrap_err(),
     ];
-    assert!(matches!(errors[0], Error::InvalidConfig(_)));
-    assert!(matches!(errors[1], Error::InvalidId(_)));
+    assert!(matches!(
+        errors[0],
+        Error::Invalid(s2_openapi::InvalidInput::Config(_))
+    ));
+    assert!(matches!(
+        errors[1],
+        Error::Invalid(s2_openapi::InvalidInput::Id(_))
+    ));
     assert!(matches!(errors[2], Error::Connect(_)));
     assert!(matches!(errors[3], Error::Api(_)));
-    assert!(matches!(errors[4], Error::UnexpectedResponse(_)));
+    assert!(matches!(errors[4], Error::Api(_)));
     for e in &errors {
         shown.push(format!("{e:?}"));
         // Display of the error and its whole source chain.

@@ -38,8 +38,6 @@ pub struct Generated {
     pub operation_ids: Vec<String>,
     /// What the request layer needs to know of each operation.
     pub operations: Vec<crate::operations::OperationFacts>,
-    /// Each operation's error body type and the statuses it is decoded for.
-    pub error_bodies: Vec<crate::operations::ErrorBodies>,
     /// The crates the generated code needs beyond the ones s2-openapi
     /// always has, as progenitor's type space reports them.
     pub needs: Needs,
@@ -82,11 +80,10 @@ impl Generated {
              /// `info.version` of the spec, sent as the `api-version` header.\n\
              pub const SPEC_VERSION: &str = {:?};\n\
              /// The spec's first server URL: the default endpoint.\n\
-             pub const SPEC_SERVER_URL: Option<&str> = {server};\n{}{}",
+             pub const SPEC_SERVER_URL: Option<&str> = {server};\n{}",
             self.info.title,
             self.info.version,
             crate::operations::render(&self.operations),
-            crate::operations::render_error_check(&self.error_bodies)
         )
     }
 }
@@ -109,7 +106,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let surface = crate::surface::Surface::of(&doc);
     let operation_ids = surface.operations.keys().cloned().collect();
     let operations = crate::operations::of(&doc);
-    let lowered = doc.clone();
+    lower::error_bodies_as_bytes(&mut doc);
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc).map_err(|e| {
         CodegenError::Invalid(format!("not an OpenAPI 3.0 document after lowering: {e}"))
     })?;
@@ -137,10 +134,9 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         };
         let file: syn::File = syn::parse2(tokens)
             .map_err(|e| CodegenError::Generator(format!("generated code does not parse: {e}")))?;
-        let error_bodies = crate::operations::error_bodies(&lowered, &file);
-        Ok((prettyplease::unparse(&file), error_bodies, needs))
+        Ok((prettyplease::unparse(&file), needs))
     })??;
-    let (code, error_bodies, needs) = code;
+    let (code, needs) = code;
 
     let mut client_code = String::from(GENERATED_HEADER);
     for note in &notes {
@@ -155,7 +151,6 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         surface,
         operation_ids,
         operations,
-        error_bodies,
         needs,
     })
 }
@@ -280,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn operations_and_error_bodies_come_from_the_spec() {
+    fn operations_come_from_the_spec_and_errors_arrive_as_bytes() {
         let mut doc = minimal();
         let op = &mut doc["paths"]["/things/{id}"]["delete"];
         op["responses"]["403"] = json!({
@@ -313,14 +308,15 @@ mod tests {
                 ("delete_thing", "DELETE", false)
             ]
         );
-        // The error type is the one progenitor generated, for the statuses
-        // with a body.
-        assert_eq!(g.error_bodies.len(), 1, "{:?}", g.error_bodies);
-        assert_eq!(g.error_bodies[0].operation, "delete_thing");
-        assert_eq!(g.error_bodies[0].type_path, "types :: Problem");
-        assert_eq!(g.error_bodies[0].statuses, [403]);
+        // Every error arrives as bytes, with its status: the crate reads
+        // S2's `ErrorInfo` from them.
+        assert!(
+            g.client_code
+                .contains("Result<ResponseValue<()>, Error<ByteStream>>"),
+            "{}",
+            g.client_code
+        );
         let info = g.spec_info_code();
-        assert!(info.contains(r#"("delete_thing", 403) => Some("#), "{info}");
         syn::parse_file(&info).unwrap();
     }
 }

@@ -18,12 +18,12 @@
 //! | numeric `exclusiveMinimum`/`exclusiveMaximum` | `minimum`/`maximum` + boolean flag |
 //! | a `default` that does not match the schema's `type` | dropped |
 //! | a response or request body with several media types | the JSON one is kept |
-//! | error responses with several body schemas | one `oneOf` schema per operation, `<OperationId>ErrorBody` |
-//! | error responses mixing bodies and no body | the body-less ones are dropped (at run time their statuses arrive as unexpected responses, status kept) |
 //! | success responses that do not share one body type (e.g. 200 JSON and 204 empty) | every success response becomes raw bytes (`application/octet-stream`), so no success is misreported as an error |
 //!
 //! [`lower`] returns a note for each operation-level rewrite, so that the
-//! generated code can say what was changed.
+//! generated code can say what was changed. [`error_bodies_as_bytes`] then
+//! makes every error response raw bytes for progenitor (the crate reads
+//! them), after the API surface has been taken from the spec's own types.
 
 use serde_json::{Map, Value, json};
 
@@ -370,7 +370,6 @@ pub fn drop_mismatched_default(schema: &mut Map<String, Value>) {
 // Operation rules
 
 fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
-    let mut new_schemas = Map::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -395,22 +394,7 @@ fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
                         keep_one_media_type(response, &format!("{name} response {status}"), notes);
                     }
                     unify_success_bodies(responses, &name, notes);
-                    if let Some((schema_name, schema)) = unify_error_bodies(responses, &name, notes)
-                    {
-                        new_schemas.insert(schema_name, schema);
-                    }
                 }
-            }
-        }
-    }
-    if !new_schemas.is_empty() {
-        let components = doc
-            .as_object_mut()
-            .map(|d| d.entry("components").or_insert_with(|| json!({})));
-        if let Some(Value::Object(components)) = components {
-            let schemas = components.entry("schemas").or_insert_with(|| json!({}));
-            if let Some(schemas) = schemas.as_object_mut() {
-                schemas.extend(new_schemas);
             }
         }
     }
@@ -483,77 +467,45 @@ pub fn unify_success_bodies(responses: &mut Map<String, Value>, op: &str, notes:
     ));
 }
 
-/// Error responses with several body schemas get one `oneOf` schema; error
-/// responses without a body are dropped when others have one. Returns the
-/// new component schema, if one was made.
-pub fn unify_error_bodies(
-    responses: &mut Map<String, Value>,
-    op: &str,
-    notes: &mut Vec<String>,
-) -> Option<(String, Value)> {
-    let errors: Vec<String> = responses
-        .keys()
-        .filter(|s| {
-            matches!(status_class(s), Some(4 | 5)) || s.as_str() == "default" || s.ends_with("XX")
-        })
-        .cloned()
-        .collect();
-    let mut schemas: Vec<Value> = Vec::new();
-    let mut bodiless = Vec::new();
-    for status in &errors {
-        match body_schema(&responses[status]) {
-            Some(schema) => {
-                if !schemas.contains(schema) {
-                    schemas.push(schema.clone());
-                }
-            }
-            None => bodiless.push(status.clone()),
-        }
-    }
-    if !schemas.is_empty() && !bodiless.is_empty() {
-        for status in &bodiless {
-            responses.remove(status);
-        }
-        notes.push(format!(
-            "{op}: error responses {} have no body while others do; they are left undocumented",
-            bodiless.join(", ")
-        ));
-    }
-    if schemas.len() <= 1 {
-        return None;
-    }
-    let name = format!("{}ErrorBody", pascal_case(op));
-    let reference = json!({"$ref": format!("#/components/schemas/{name}")});
-    for status in &errors {
-        if let Some(content) = responses
-            .get_mut(status)
-            .and_then(|r| r.get_mut("content"))
-            .and_then(Value::as_object_mut)
-        {
-            for media in content.values_mut() {
-                if let Some(media) = media.as_object_mut() {
-                    media.insert("schema".to_owned(), reference.clone());
-                }
-            }
-        }
-    }
-    notes.push(format!(
-        "{op}: error responses have {} body types; they are unified as {name}",
-        schemas.len()
-    ));
-    Some((name, json!({"oneOf": schemas})))
+fn is_error_status(status: &str) -> bool {
+    matches!(status_class(status), Some(4 | 5))
 }
 
-fn pascal_case(s: &str) -> String {
-    s.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut chars = w.chars();
-            chars.next().map_or_else(String::new, |c| {
-                c.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect()
+/// Every error response's body becomes raw bytes
+/// (`application/octet-stream`), whatever the spec says of it, so that
+/// progenitor hands over each error with its status, headers and body
+/// whatever the body turns out to be (it drops the status of a typed body
+/// that fails to decode). The crate reads S2's `ErrorInfo` from those
+/// bytes itself. Applied after the API surface is taken, which keeps the
+/// spec's error types.
+pub fn error_bodies_as_bytes(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| {
+            item.iter_mut()
+                .filter(|(method, _)| HTTP_METHODS.contains(&method.as_str()))
+                .map(|(_, op)| op)
+        });
+    for op in operations {
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (_, response) in responses.iter_mut().filter(|(s, _)| is_error_status(s)) {
+            if let Some(response) = response.as_object_mut() {
+                // A `$ref`'d response is replaced by an inline one.
+                response.remove("$ref");
+                response.entry("description").or_insert_with(|| json!(""));
+                response.insert(
+                    "content".to_owned(),
+                    json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -748,51 +700,26 @@ mod tests {
     }
 
     #[test]
-    fn several_error_body_types_are_unified() {
+    fn every_error_body_becomes_bytes() {
         let info = json!({"$ref": "#/components/schemas/ErrorInfo"});
         let tail = json!({"$ref": "#/components/schemas/Tail"});
+        let ok = json!({"description": "", "content": {"application/json": {"schema": info}}});
         let mut doc = op_doc(json!({
-            "200": {"description": ""},
+            "200": ok,
             "400": {"description": "", "content": {"application/json": {"schema": info}}},
-            "404": {"description": "", "content": {"application/json": {"schema": info}}},
-            "416": {"description": "", "content": {"application/json": {"schema": tail}}}
+            "416": {"description": "", "content": {"application/json": {"schema": tail}}},
+            "404": {"description": ""},
+            "5XX": {"$ref": "#/components/responses/Oops"}
         }));
-        let notes = lower(&mut doc).unwrap();
-        let reference = json!({"$ref": "#/components/schemas/ReadThingsErrorBody"});
-        for status in ["400", "404", "416"] {
-            assert_eq!(
-                doc["paths"]["/x"]["get"]["responses"][status]["content"]["application/json"]["schema"],
-                reference
-            );
-        }
-        assert_eq!(
-            doc["components"]["schemas"]["ReadThingsErrorBody"],
-            json!({"oneOf": [info, tail]})
-        );
-        assert!(
-            notes.iter().any(|n| n.contains("ReadThingsErrorBody")),
-            "{notes:?}"
-        );
-    }
-
-    #[test]
-    fn bodiless_errors_next_to_typed_ones_are_dropped() {
-        let info = json!({"$ref": "#/components/schemas/ErrorInfo"});
-        let mut doc = op_doc(json!({
-            "200": {"description": ""},
-            "400": {"description": "", "content": {"application/json": {"schema": info}}},
-            "404": {"description": ""}
-        }));
-        let notes = lower(&mut doc).unwrap();
+        error_bodies_as_bytes(&mut doc);
         let responses = &doc["paths"]["/x"]["get"]["responses"];
-        assert!(responses.get("404").is_none());
-        assert!(responses.get("400").is_some());
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        // Only body-less errors: nothing to do.
-        let mut doc = op_doc(
-            json!({"200": {"description": ""}, "404": {"description": ""}, "500": {"description": ""}}),
-        );
-        assert!(lower(&mut doc).unwrap().is_empty());
+        let bytes =
+            json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}});
+        for status in ["400", "416", "404", "5XX"] {
+            assert_eq!(responses[status]["content"], bytes, "{status}");
+            assert!(responses[status].get("$ref").is_none(), "{status}");
+        }
+        assert_eq!(responses["200"], ok);
     }
 
     #[test]
@@ -818,15 +745,5 @@ mod tests {
         let mut doc = op_doc(same.clone());
         assert!(lower(&mut doc).unwrap().is_empty());
         assert_eq!(doc["paths"]["/x"]["get"]["responses"], same);
-    }
-
-    #[test]
-    fn pascal_case_of_operation_ids() {
-        assert_eq!(pascal_case("read"), "Read");
-        assert_eq!(
-            pascal_case("create_or_reconfigure_basin"),
-            "CreateOrReconfigureBasin"
-        );
-        assert_eq!(pascal_case("GET /a/{b}"), "GETAB");
     }
 }
