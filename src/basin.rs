@@ -11,8 +11,6 @@ use std::fmt;
 
 use url::Url;
 
-use crate::client::Client;
-use crate::config::basin_header;
 use crate::error::Error;
 use crate::generated;
 
@@ -128,9 +126,14 @@ pub struct Basin {
 }
 
 impl Basin {
-    pub(crate) fn new(client: &Client, name: BasinName) -> Result<Self, Error> {
-        let account = client.generated();
-        let (base_url, header) = match client.basin_routing() {
+    /// The handle for `name`, from the account's generated client and how
+    /// basins are reached.
+    pub(crate) fn new(
+        account: &generated::Client,
+        routing: &BasinRouting,
+        name: BasinName,
+    ) -> Result<Self, Error> {
+        let (base_url, header) = match routing {
             BasinRouting::PerHost(template) => {
                 let url = template.replace(BASIN_VARIABLE, name.as_str());
                 let url = Url::parse(&url).map_err(|e| {
@@ -156,6 +159,12 @@ impl Basin {
     pub fn generated(&self) -> &generated::Client {
         &self.generated
     }
+}
+
+/// The `s2-basin` header naming `basin`.
+fn basin_header(basin: &str) -> Result<reqwest::header::HeaderValue, Error> {
+    reqwest::header::HeaderValue::try_from(basin)
+        .map_err(|_| Error::config(format!("basin name {basin:?} is not a valid header value")))
 }
 
 #[cfg(test)]

@@ -124,11 +124,11 @@ impl Client {
     /// # Errors
     /// [`Error::InvalidRequest`] when S2 would refuse the name.
     pub fn basin(&self, name: impl Into<String>) -> Result<Basin, Error> {
-        Basin::new(self, BasinName::new(name)?)
-    }
-
-    pub(crate) fn basin_routing(&self) -> &BasinRouting {
-        &self.inner.basin_routing
+        Basin::new(
+            &self.inner.generated,
+            &self.inner.basin_routing,
+            BasinName::new(name)?,
+        )
     }
 
     /// The API base URL requests go to, such as `https://aws.s2.dev/v1`.

@@ -274,12 +274,6 @@ impl ClientBuilder {
     }
 }
 
-/// The `s2-basin` header naming `basin`.
-pub(crate) fn basin_header(basin: &str) -> Result<reqwest::header::HeaderValue, Error> {
-    reqwest::header::HeaderValue::try_from(basin)
-        .map_err(|_| Error::config(format!("basin name {basin:?} is not a valid header value")))
-}
-
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
