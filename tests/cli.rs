@@ -56,7 +56,7 @@ fn a_refused_id_is_named_and_exits_1() {
 #[test]
 fn server_errors_name_the_id_and_s2_code() {
     // Nothing listens on the endpoint: a transport failure, exit 1.
-    let endpoint = unreachable_endpoint();
+    let endpoint = support::closed_endpoint();
     let secret = "cli-secret-token-123";
     let out = s2_revoke(
         &["--endpoint", &endpoint, "gone"],
@@ -113,7 +113,7 @@ fn token_file_is_used_and_never_echoed() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("token");
     std::fs::write(&path, "file-secret-token-456\n").unwrap();
-    let endpoint = unreachable_endpoint();
+    let endpoint = support::closed_endpoint();
     let out = s2_revoke(
         &[
             "--endpoint",
@@ -129,13 +129,6 @@ fn token_file_is_used_and_never_echoed() {
     let all = text(&out.stdout) + &text(&out.stderr);
     assert!(!all.contains("file-secret-token-456"), "{all}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn unreachable_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    endpoint
 }
 
 #[test]
@@ -205,7 +198,7 @@ fn ids_from_a_file_and_a_missing_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ids.txt");
     std::fs::write(&path, "a\nb\n\nc\n").unwrap();
-    let endpoint = unreachable_endpoint();
+    let endpoint = support::closed_endpoint();
     let out = s2_revoke(
         &[
             "--endpoint",
@@ -345,7 +338,7 @@ fn on(stream: Stream, lines: &[(Stream, String)]) -> Vec<String> {
 #[test]
 fn ctrl_c_stops_sending_and_reports_every_id_not_attempted() {
     // Every request stays in flight; the server says when each arrives.
-    let (endpoint, connected) = support::silent_server_notifying();
+    let (endpoint, connected) = support::silent_server();
     let ids: Vec<String> = (0..50).map(|i| format!("id-{i}")).collect();
     let mut args = vec!["--endpoint", &endpoint, "--concurrency", "4", "--json"];
     args.extend(ids.iter().map(String::as_str));
@@ -400,7 +393,7 @@ fn ctrl_c_stops_reading_an_input_that_has_not_ended() {
 
 #[test]
 fn a_second_ctrl_c_exits_at_once() {
-    let (endpoint, connected) = support::silent_server_notifying();
+    let (endpoint, connected) = support::silent_server();
     let run = Running::start(&["--endpoint", &endpoint, "x"], &[("S2_ACCESS_TOKEN", "t")]);
     connected.recv_timeout(NEVER).unwrap();
     run.interrupt();
@@ -520,7 +513,7 @@ fn local_ignores_the_endpoint_in_the_environment() {
 fn the_endpoint_takes_s2_sdk_forms() {
     // `host:port` is https, as S2's SDK reads it: here a TLS handshake with
     // nothing listening, so a connection failure, not a usage error.
-    let closed = unreachable_endpoint();
+    let closed = support::closed_endpoint();
     let authority = closed.trim_start_matches("http://");
     let out = s2_revoke(
         &["x"],

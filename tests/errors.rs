@@ -164,10 +164,7 @@ async fn success_statuses() {
 
 #[tokio::test]
 async fn connection_refused_is_a_connect_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let err = client(&endpoint)
+    let err = client(&support::closed_endpoint())
         .revoke_access_token("tok-1")
         .await
         .unwrap_err();

@@ -31,20 +31,6 @@ async fn run(script: Vec<Fault>) -> (Result<s2_openapi::Revoked, Error>, usize, 
 const SHORT: Duration = Duration::from_secs(3);
 
 #[tokio::test]
-async fn connection_refused_is_retried_then_reported() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    let started = Instant::now();
-    let err = client(&endpoint)
-        .revoke_access_token("tok-1")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Connect(_)), "{err:?}");
-    assert!(started.elapsed() < SHORT);
-}
-
-#[tokio::test]
 async fn reset_before_the_response_is_retried() {
     let (result, attempts, elapsed) = run(vec![Fault::Reset]).await;
     let err = result.unwrap_err();
@@ -329,18 +315,10 @@ async fn dropping_the_future_stops_the_call() {
         .unwrap();
 }
 
-/// An error's message and its sources', outermost first: what reporters
-/// such as anyhow's `{:#}` join with ": ".
-fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    std::iter::successors(Some(error), |e| e.source())
-        .map(ToString::to_string)
-        .collect()
-}
-
 /// Each message of the chain says something of its own: none is empty and
 /// none contains another.
 fn assert_said_once(error: &Error) -> Vec<String> {
-    let messages = chain(error);
+    let messages = support::chain(error);
     for (i, outer) in messages.iter().enumerate() {
         assert!(!outer.is_empty(), "{messages:?}");
         for inner in &messages[i + 1..] {
@@ -352,9 +330,7 @@ fn assert_said_once(error: &Error) -> Vec<String> {
 
 #[tokio::test]
 async fn error_chains_say_each_thing_once() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let closed = support::closed_endpoint();
     let one_attempt = |endpoint: &str| {
         Client::builder()
             .access_token(support::TOKEN)

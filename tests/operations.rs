@@ -165,11 +165,7 @@ mod whole_api {
     fn a_refused_append_is_retried_and_spans_name_the_operation() {
         let log = support::traced(|| async {
             // A port nobody listens on: every attempt is refused.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = support::free_port();
             let err = append(&client(&format!("http://127.0.0.1:{port}")))
                 .await
                 .unwrap_err();

@@ -69,3 +69,27 @@ fn calls_and_attempts_are_traced_without_the_token() {
         );
     }
 }
+
+/// A refused connection sent nothing, so every attempt is made and the
+/// last is reported (a closed port cannot count them: the attempts' spans
+/// do). Here, where every test runs under a subscriber: beside tests
+/// without one, a span's cached interest may leave it disabled.
+#[test]
+fn connection_refused_is_retried_then_reported() {
+    let endpoint = support::closed_endpoint();
+    let log = support::traced(|| async {
+        let started = std::time::Instant::now();
+        let err = support::faults::client(&endpoint)
+            .revoke_access_token("tok-1")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, s2_openapi::Error::Connect(_)), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    });
+    // Each attempt's span closes once (`FmtSpan::CLOSE` writes " close ").
+    let attempts = log
+        .lines()
+        .filter(|line| line.contains("s2.attempt{") && line.contains(" close "))
+        .count();
+    assert_eq!(attempts, 3, "{log}");
+}

@@ -170,26 +170,47 @@ pub fn client(endpoint: &str) -> s2_openapi::Client {
         .unwrap()
 }
 
+/// A free loopback port: bound, then released, so that nothing listens on
+/// it and connecting is refused.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An endpoint whose connections are refused: nothing is ever sent.
+pub fn closed_endpoint() -> String {
+    format!("http://127.0.0.1:{}", free_port())
+}
+
 /// An endpoint on loopback that takes connections and never answers: every
 /// request sent there stays in flight until the client gives up.
 pub fn silent_endpoint() -> String {
     silent_server().0
 }
 
-/// [`silent_endpoint`], with the count of connections it has taken.
-pub fn silent_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+/// [`silent_endpoint`], telling of each connection as it takes it.
+pub fn silent_server() -> (String, std::sync::mpsc::Receiver<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
+    let (taken, notify) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for socket in listener.incoming().flatten() {
             held.push(socket);
-            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = taken.send(());
         }
     });
-    (endpoint, accepted)
+    (endpoint, notify)
+}
+
+/// The messages of `error` and of each of its sources, in order.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Runs `test` on a new current-thread runtime with every `tracing` event and
@@ -232,21 +253,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
-}
-
-/// [`silent_endpoint`], telling of each connection as it takes it.
-pub fn silent_server_notifying() -> (String, std::sync::mpsc::Receiver<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let (taken, notify) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for socket in listener.incoming().flatten() {
-            held.push(socket);
-            let _ = taken.send(());
-        }
-    });
-    (endpoint, notify)
 }
 
 /// A server that admits `rate` requests per second (a token bucket holding
