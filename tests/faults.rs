@@ -30,13 +30,18 @@ async fn run(script: Vec<Fault>) -> (Result<s2_openapi::Revoked, Error>, usize, 
 
 const SHORT: Duration = Duration::from_secs(3);
 
-#[tokio::test]
-async fn reset_before_the_response_is_retried() {
-    let (result, attempts, elapsed) = run(vec![Fault::Reset]).await;
+/// `fault` on every attempt: three attempts, then a transport error.
+async fn assert_retried_then_transport_error(fault: Fault) {
+    let (result, attempts, elapsed) = run(vec![fault]).await;
     let err = result.unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(attempts, 3);
     assert!(elapsed < SHORT);
+}
+
+#[tokio::test]
+async fn reset_before_the_response_is_retried() {
+    assert_retried_then_transport_error(Fault::Reset).await;
 
     let (result, attempts, _) = run(vec![Fault::Reset, reply(204)]).await;
     let revoked = result.unwrap();
@@ -90,11 +95,7 @@ async fn not_found_after_an_uncertain_attempt_is_reported_as_gone() {
 
 #[tokio::test]
 async fn a_connection_closed_during_the_response_is_retried() {
-    let (result, attempts, elapsed) = run(vec![Fault::CloseMidBody]).await;
-    let err = result.unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    assert_eq!(attempts, 3);
-    assert!(elapsed < SHORT);
+    assert_retried_then_transport_error(Fault::CloseMidBody).await;
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@
 // Test helpers unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -159,15 +161,7 @@ fn every_upstream_spec_generates_and_compiles() {
     );
     let mut text = std::fs::read_to_string(&copy).unwrap();
     text.push_str("\n# changed\n");
-    std::fs::write(&copy, text).unwrap();
-    // Dated ahead, rather than waiting out the file system's mtime
-    // granularity: cargo compares modification times.
-    std::fs::File::options()
-        .write(true)
-        .open(&copy)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(10))
-        .unwrap();
+    support::write_dated_ahead(&copy, text);
     let (ok, stderr) = cargo_check(&copy, false, "-v");
     assert!(
         ok && stderr.contains("Dirty s2-openapi"),

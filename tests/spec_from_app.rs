@@ -14,6 +14,8 @@
 // Test helpers unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -121,15 +123,7 @@ fn an_operation_added_to_the_vendored_yaml_is_callable_after_a_build() {
         1,
     );
     assert_ne!(added, yaml, "no `paths:` line in the vendored spec");
-    std::fs::write(&spec, added).unwrap();
-    // Dated ahead, rather than waiting out the file system's mtime
-    // granularity: cargo compares modification times.
-    std::fs::File::options()
-        .write(true)
-        .open(&spec)
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(10))
-        .unwrap();
+    support::write_dated_ahead(&spec, added);
     std::fs::write(app.join("src/main.rs"), call("probe_access_token")).unwrap();
     assert_built(&build_app(&app, None));
 }

@@ -213,6 +213,19 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
         .collect()
 }
 
+/// Writes `contents` to `path` dated ahead, so that cargo, which compares
+/// modification times, sees a change without waiting out the file
+/// system's timestamp granularity.
+pub fn write_dated_ahead(path: &std::path::Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(10))
+        .unwrap();
+}
+
 /// Runs `test` on a new current-thread runtime with every `tracing` event and
 /// span close, down to TRACE, captured; returns the log.
 pub fn traced<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F) -> String {
