@@ -1,9 +1,9 @@
-//! The crate's copies of S2's name rules, against S2's own: the crate
-//! `s2-common` (the version s2-sdk uses), whose `FromStr` is what S2's
-//! server applies.
+//! The crate's copies of S2's rules, against S2's own: the name rules of
+//! the crate `s2-common` (the version s2-sdk uses), whose `FromStr` is what
+//! S2's server applies, and the error table of `s2-api`.
 
 use proptest::prelude::*;
-use s2_openapi::{AccessTokenId, BasinName, IdRejection};
+use s2_openapi::{AccessTokenId, BasinName, ErrorCode, IdRejection};
 
 /// Ids around every rule: lengths across 96 bytes in one- and two-byte
 /// characters, dot segments, NUL, separators URL parsing reinterprets, and
@@ -69,4 +69,100 @@ fn the_stated_limits_are_s2s() {
     assert_eq!(s2_openapi::MAX_ID_BYTES, caps::MAX_ACCESS_TOKEN_ID_LEN);
     assert_eq!(s2_openapi::MIN_BASIN_NAME_BYTES, caps::MIN_BASIN_NAME_LEN);
     assert_eq!(s2_openapi::MAX_BASIN_NAME_BYTES, caps::MAX_BASIN_NAME_LEN);
+}
+
+/// The crate's table of S2's error codes (status, retryable, side
+/// effects) is `s2-api`'s, code for code.
+#[test]
+fn the_error_table_is_s2s() {
+    let s2 = s2_api_codes();
+    assert!(!s2.is_empty(), "no codes enumerated from s2-api");
+    for &theirs in &s2 {
+        let wire: &'static str = theirs.into();
+        let ours = ErrorCode::from(wire);
+        assert!(
+            !matches!(ours, ErrorCode::Unknown(_)),
+            "s2-api's `{wire}` is unknown to the crate"
+        );
+        assert_eq!(ours.as_str(), wire);
+        assert_eq!(
+            ours.status().map(|s| s.as_u16()),
+            Some(theirs.status().as_u16()),
+            "status of `{wire}`"
+        );
+        assert_eq!(
+            ours.is_retryable(),
+            theirs.is_retryable(),
+            "retryability of `{wire}`"
+        );
+        assert_eq!(
+            ours.has_no_side_effects(),
+            theirs.has_no_side_effects(),
+            "side effects of `{wire}`"
+        );
+    }
+    for ours in ErrorCode::KNOWN {
+        assert!(
+            ours.as_str()
+                .parse::<s2_api::v1::error::ErrorCode>()
+                .is_ok(),
+            "the crate knows `{ours}`, s2-api does not"
+        );
+    }
+    assert_eq!(ErrorCode::KNOWN.len(), s2.len());
+}
+
+/// Every code of S2's own table (`s2_api::v1::error::ErrorCode`),
+/// enumerated from s2-api itself rather than from a list kept by hand.
+///
+/// s2-api's enum is `#[non_exhaustive]`, so a `match` on it outside its
+/// crate needs a wildcard arm and would not fail to compile when S2 adds
+/// a code; it derives no iterator (strum's `EnumIter`) and has no list
+/// of its variants. Its derived serde `Deserialize` does hold that list:
+/// it hands every variant's name to `Deserializer::deserialize_enum`. A
+/// deserializer that only records those names therefore sees each code
+/// S2 adds, and each name then deserializes to its variant.
+fn s2_api_codes() -> Vec<s2_api::v1::error::ErrorCode> {
+    use serde::Deserialize;
+    use serde::de::value::{Error as DeError, StrDeserializer};
+    use serde::de::{Error as _, Visitor};
+    use std::cell::Cell;
+
+    struct VariantNames<'a>(&'a Cell<&'static [&'static str]>);
+
+    impl<'de> serde::Deserializer<'de> for VariantNames<'_> {
+        type Error = DeError;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DeError> {
+            Err(DeError::custom("not an enum"))
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            variants: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, DeError> {
+            self.0.set(variants);
+            Err(DeError::custom("variant names recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct identifier ignored_any
+        }
+    }
+
+    let names = Cell::new(&[][..]);
+    // The error is the point: the names were recorded on the way.
+    let _ = s2_api::v1::error::ErrorCode::deserialize(VariantNames(&names));
+    names
+        .get()
+        .iter()
+        .map(|&name| {
+            s2_api::v1::error::ErrorCode::deserialize(StrDeserializer::<DeError>::new(name))
+                .unwrap_or_else(|e| panic!("s2-api's variant {name}: {e}"))
+        })
+        .collect()
 }
