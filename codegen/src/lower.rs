@@ -16,6 +16,7 @@
 //! | `const: v` | `enum: [v]` |
 //! | `examples: [...]` in a schema | `example` (the first) |
 //! | numeric `exclusiveMinimum`/`exclusiveMaximum` | `minimum`/`maximum` + boolean flag |
+//! | an `integer` with `minimum` >= 0 (`int64` or no format, `int32`, ...) | the unsigned format of its width (`uint64`, ...), so Rust gets `u64` |
 //! | a `default` that does not match the schema's `type` | dropped |
 //! | a response or request body with several media types | the JSON one is kept |
 //! | success responses that do not share one body type (e.g. 200 JSON and 204 empty) | every success response becomes raw bytes (`application/octet-stream`), so no success is misreported as an error |
@@ -210,7 +211,30 @@ pub fn lower_schema(schema: &mut Map<String, Value>) {
     lower_examples(schema);
     lower_exclusive_bound(schema, "exclusiveMinimum", "minimum");
     lower_exclusive_bound(schema, "exclusiveMaximum", "maximum");
+    unsigned_when_non_negative(schema);
     drop_mismatched_default(schema);
+}
+
+/// An integer with `minimum` zero or more becomes the unsigned integer of
+/// its width (`int64` -> `uint64`; no format counts as 64 bits), so that a
+/// sequence number is a `u64` in Rust, as the schema means it.
+pub fn unsigned_when_non_negative(schema: &mut Map<String, Value>) {
+    if schema.get("type").and_then(Value::as_str) != Some("integer")
+        || !schema
+            .get("minimum")
+            .and_then(Value::as_f64)
+            .is_some_and(|min| min >= 0.0)
+    {
+        return;
+    }
+    let unsigned = match schema.get("format").and_then(Value::as_str) {
+        None | Some("int64") => "uint64",
+        Some("int32" | "int") => "uint32",
+        Some("int16") => "uint16",
+        Some("int8") => "uint8",
+        Some(_) => return,
+    };
+    schema.insert("format".to_owned(), json!(unsigned));
 }
 
 /// `type: [X, "null"]` becomes `type: X` plus `nullable: true`.
@@ -569,7 +593,7 @@ mod tests {
     fn null_branch_of_an_inline_schema_is_merged() {
         assert_eq!(
             lowered(json!({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]})),
-            json!({"nullable": true, "type": "integer", "minimum": 0})
+            json!({"nullable": true, "type": "integer", "minimum": 0, "format": "uint64"})
         );
     }
 
@@ -616,10 +640,10 @@ mod tests {
         );
         assert_eq!(
             lowered(json!({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10})),
-            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true})
+            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true, "format": "uint64"})
         );
         // 3.0 style booleans are untouched.
-        let s = json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true});
+        let s = json!({"type": "integer", "minimum": -1, "exclusiveMinimum": true});
         assert_eq!(lowered(s.clone()), s);
     }
 
@@ -697,6 +721,49 @@ mod tests {
         );
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("dropped text/event-stream"), "{notes:?}");
+    }
+
+    #[test]
+    fn non_negative_integers_become_unsigned() {
+        let lowered = |schema: Value| {
+            let Value::Object(mut schema) = schema else {
+                unreachable!()
+            };
+            lower_schema(&mut schema);
+            schema.get("format").cloned()
+        };
+        let cases = [
+            (
+                json!({"type": "integer", "format": "int64", "minimum": 0}),
+                Some("uint64"),
+            ),
+            (json!({"type": "integer", "minimum": 1}), Some("uint64")),
+            (
+                json!({"type": "integer", "format": "int32", "minimum": 0}),
+                Some("uint32"),
+            ),
+            (
+                json!({"type": "integer", "format": "int16", "exclusiveMinimum": 0}),
+                Some("uint16"),
+            ),
+            (
+                json!({"type": "integer", "format": "int64", "minimum": -1}),
+                Some("int64"),
+            ),
+            (json!({"type": "integer", "format": "int64"}), Some("int64")),
+            (
+                json!({"type": "integer", "format": "uint8", "minimum": 0}),
+                Some("uint8"),
+            ),
+            (json!({"type": "number", "minimum": 0}), None),
+        ];
+        for (schema, format) in cases {
+            assert_eq!(
+                lowered(schema.clone()),
+                format.map(|f| json!(f)),
+                "{schema}"
+            );
+        }
     }
 
     #[test]
