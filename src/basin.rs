@@ -143,7 +143,7 @@ impl Basin {
             }
             BasinRouting::Header => (account.baseurl.clone(), Some(basin_header(name.as_str())?)),
         };
-        let layer = account.inner.with_basin_header(header);
+        let layer = account.inner.for_basin(header);
         let generated =
             generated::Client::new_with_client(&base_url, account.client.clone(), layer);
         Ok(Self { name, generated })

@@ -18,7 +18,8 @@ use crate::id::InvalidId;
 const EXCERPT_CHARS: usize = 512;
 
 /// Everything that can go wrong with a call, told apart by stage: refused
-/// before sending ([`Invalid`](Error::Invalid)), failed on the way
+/// before sending ([`Invalid`](Error::Invalid), [`NotSent`](Error::NotSent)),
+/// failed on the way
 /// ([`Connect`](Error::Connect), [`Timeout`](Error::Timeout),
 /// [`Transport`](Error::Transport)), or answered ([`Api`](Error::Api),
 /// [`InvalidBody`](Error::InvalidBody)).
@@ -33,6 +34,12 @@ pub enum Error {
     /// breaks a rule. Nothing was sent.
     #[error(transparent)]
     Invalid(InvalidInput),
+    /// The request layer did not send the request, for the reason given:
+    /// the operation is served per basin and the handle has none, or a bulk
+    /// run was stopped or the deadline passed while the request waited for
+    /// its turn. Nothing was sent.
+    #[error("request not sent: {0}")]
+    NotSent(String),
     /// No connection could be made to the endpoint (refused, unreachable,
     /// TLS handshake failed, or not made within the connect timeout).
     /// Nothing was sent.
@@ -124,7 +131,7 @@ impl Error {
             Self::Timeout(_) => Some(Failure::Transport(TransportKind::Timeout)),
             Self::Transport(_) => Some(Failure::Transport(TransportKind::Broken)),
             Self::Api(e) => Some(Failure::Answer(e)),
-            Self::Invalid(_) | Self::InvalidBody(_) => None,
+            Self::Invalid(_) | Self::NotSent(_) | Self::InvalidBody(_) => None,
         }
     }
 
@@ -137,10 +144,6 @@ impl Error {
             TransportKind::Timeout => Self::Timeout(transport),
             TransportKind::Broken => Self::Transport(transport),
         }
-    }
-
-    pub(crate) fn transport(message: impl Into<String>) -> Self {
-        Self::Transport(TransportError(message.into().into()))
     }
 
     /// A configuration that cannot work.

@@ -20,7 +20,8 @@ use crate::error::{ApiError, Error, InvalidBody};
 /// An error status becomes [`Error::Api`] (S2's code and message when its
 /// body is an `ErrorInfo`), a success body that does not match the spec
 /// [`Error::InvalidBody`], a parameter the generated builder refused
-/// [`Error::Invalid`], and a failure below HTTP [`Error::Connect`],
+/// [`Error::Invalid`], a request the layer refused to send
+/// [`Error::NotSent`], and a failure below HTTP [`Error::Connect`],
 /// [`Error::Timeout`] or [`Error::Transport`].
 impl<E: sealed::ErrorBody> From<Generated<E>> for Error {
     fn from(error: Generated<E>) -> Self {
@@ -48,7 +49,9 @@ impl<E: sealed::ErrorBody> From<Generated<E>> for Error {
             | Generated::ResponseBodyError(e)
             | Generated::InvalidUpgrade(e) => Error::from_reqwest(e),
             Generated::InvalidRequest(message) => Error::argument(message),
-            Generated::Custom(message) => Error::transport(message),
+            // Only the request layer's `pre` hook makes these: it refused
+            // to send.
+            Generated::Custom(message) => Error::NotSent(message),
         }
     }
 }

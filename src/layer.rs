@@ -69,7 +69,9 @@ pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 #[derive(Clone)]
 pub struct RequestLayer {
     policy: Arc<Policy>,
-    basin: Option<HeaderValue>,
+    /// Whether the handle is a basin's, and the `s2-basin` header it sends
+    /// when basins share the account endpoint.
+    scope: Scope,
     /// A bulk run's rate limiter, which gates and learns from every attempt
     /// (set only on the run's own client).
     limiter: Option<Arc<RateLimiter>>,
@@ -91,7 +93,7 @@ impl fmt::Debug for RequestLayer {
             .field("retry", &self.policy.retry)
             .field("request_timeout", &self.policy.request_timeout)
             .field("operation_timeout", &self.policy.operation_timeout)
-            .field("basin", &self.basin)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -117,16 +119,17 @@ impl RequestLayer {
                 request_timeout,
                 operation_timeout,
             }),
-            basin: None,
+            scope: Scope::Account,
             limiter: None,
             report: None,
         }
     }
 
-    /// The same layer, sending `s2-basin: <basin>` on every request.
-    pub(crate) fn with_basin_header(&self, basin: Option<HeaderValue>) -> Self {
+    /// The same layer for a basin's handle, sending `s2-basin: <header>`
+    /// on every request when there is one (basins on the account endpoint).
+    pub(crate) fn for_basin(&self, header: Option<HeaderValue>) -> Self {
         Self {
-            basin,
+            scope: Scope::Basin(header),
             ..self.clone()
         }
     }
@@ -171,7 +174,7 @@ impl RequestLayer {
     ) -> reqwest::Result<reqwest::Response> {
         let headers = request.headers_mut();
         headers.remove(&API_VERSION);
-        if let Some(basin) = &self.basin {
+        if let Scope::Basin(Some(basin)) = &self.scope {
             headers.entry(S2_BASIN).or_insert_with(|| basin.clone());
         }
         let takes_token =
@@ -360,8 +363,41 @@ async fn permit_by(limiter: &RateLimiter, deadline: Instant) -> Option<Permit> {
     }
 }
 
+/// Whose handle a layer serves.
+#[derive(Clone, Debug)]
+enum Scope {
+    /// The account's: basin operations need a basin.
+    Account,
+    /// A basin's, with the `s2-basin` header when basins share the account
+    /// endpoint.
+    Basin(Option<HeaderValue>),
+}
+
 /// Every generated call goes through the request layer.
 impl ClientHooks<RequestLayer> for generated::Client {
+    /// Refuses, before anything is sent, an operation the spec serves per
+    /// basin on a handle without one: sent from the account's handle it
+    /// would reach no basin (`bad_header` on a shared endpoint, the account
+    /// host otherwise).
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let per_basin =
+            crate::spec::operation(info.operation_id).is_some_and(|op| op.basin_server.is_some());
+        if per_basin
+            && matches!(self.inner.scope, Scope::Account)
+            && !request.headers().contains_key(S2_BASIN)
+        {
+            return Err(progenitor_client::Error::Custom(format!(
+                "`{}` is served per basin: call it on `client.basin(name)`",
+                info.operation_id
+            )));
+        }
+        Ok(())
+    }
+
     async fn exec(
         &self,
         request: reqwest::Request,

@@ -241,4 +241,27 @@ mod whole_api {
         assert_eq!(response.status().as_u16(), 403);
         assert_eq!(response.message(), "<html>denied</html>");
     }
+
+    /// An operation the spec serves per basin is refused on the account's
+    /// handle, before anything is sent, with what to do instead; on a
+    /// basin's handle it goes out with the basin named.
+    #[cfg(s2_operation = "list_streams")]
+    #[tokio::test]
+    async fn basin_operations_need_a_basin_handle() {
+        let server = FaultServer::start(vec![error_info(404, "basin_not_found")]).await;
+        let account = client(&server.endpoint);
+        let err = Error::from(account.generated().list_streams().send().await.unwrap_err());
+        assert!(matches!(err, Error::NotSent(_)), "{err:?}");
+        assert!(err.to_string().contains("client.basin(name)"), "{err}");
+        assert_eq!(server.attempts(), 0);
+
+        let basin = account.basin("some-basin").unwrap();
+        let err = Error::from(basin.generated().list_streams().send().await.unwrap_err());
+        assert_eq!(err.code(), Some(&ErrorCode::BasinNotFound), "{err:?}");
+        assert_eq!(server.attempts(), 1);
+        assert_eq!(
+            server.header_values("s2-basin"),
+            [Some("some-basin".to_owned())]
+        );
+    }
 }
