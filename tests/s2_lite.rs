@@ -244,10 +244,11 @@ async fn full_api_streams_against_s2_lite() {
     let err = Error::from(err);
     assert_eq!(err.code(), Some(&ErrorCode::StreamNotFound), "{err}");
 
-    // Without the basin, S2 cannot route a stream operation.
+    // Without the basin, S2 cannot route a stream operation (s2-lite
+    // answers 400 `bad_header`): the account's handle refuses to send it.
     let err = account.generated().list_streams().send().await.unwrap_err();
     let err = Error::from(err);
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    assert!(matches!(err, Error::NotSent(_)), "{err}");
 
     account
         .generated()
