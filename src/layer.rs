@@ -201,9 +201,12 @@ impl RequestLayer {
                 .instrument(span.clone())
                 .await
         };
-        span.record("attempts", report.attempts);
-        if let Some(status) = report.status {
-            span.record("status", status.as_u16());
+        // A disabled span still looks each field up by name: skip it.
+        if !span.is_disabled() {
+            span.record("attempts", report.attempts);
+            if let Some(status) = report.status {
+                span.record("status", status.as_u16());
+            }
         }
         if let Some(slot) = &self.report {
             *slot.lock().unwrap_or_else(PoisonError::into_inner) = report;
@@ -273,7 +276,9 @@ impl RequestLayer {
                         limiter.observe(permit, false, None);
                     }
                     report.status = Some(response.status());
-                    span.record("status", response.status().as_u16());
+                    if !span.is_disabled() {
+                        span.record("status", response.status().as_u16());
+                    }
                     return (Ok(response), report);
                 }
                 Attempt::Failed(failed) => failed,
