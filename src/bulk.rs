@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
 use crate::id::{AccessTokenId, InvalidId};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::RunLimiter;
 
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
@@ -215,7 +215,7 @@ impl Client {
         S: Stream<Item = (T, String)>,
     {
         let client = if options.adapt_to_rate_limits {
-            self.with_rate_limiter(Arc::new(RateLimiter::new()))
+            self.with_rate_limiter(Arc::new(RunLimiter::new()))
         } else {
             self.clone()
         };

@@ -16,7 +16,7 @@ use crate::from_generated::convert;
 use crate::generated;
 use crate::id::AccessTokenId;
 use crate::layer::{self, RequestLayer};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::RunLimiter;
 
 /// A client for S2.
 ///
@@ -101,8 +101,8 @@ impl Client {
     }
 
     /// This client with every attempt of its calls gated by `limiter`
-    /// (a bulk run's: [`RateLimiter`]).
-    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+    /// (a bulk run's: [`RunLimiter`]).
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RunLimiter>) -> Self {
         let generated = &self.inner.generated;
         Self::new(
             self.inner.base_url.clone(),

@@ -34,7 +34,7 @@ use tracing::Instrument;
 use crate::config::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 use crate::error::{ApiError, Error, is_retryable_status};
 use crate::generated;
-use crate::rate_limit::{Permit, RateLimiter};
+use crate::rate_limit::RunLimiter;
 use crate::retry::{RetryPolicy, retry_after};
 
 /// At most this much of an error response's body is read (the rest is left
@@ -67,7 +67,7 @@ pub struct RequestLayer {
     basin: Option<HeaderValue>,
     /// A bulk run's rate limiter, which gates and learns from every attempt
     /// (set only on the run's own client).
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Option<Arc<RunLimiter>>,
 }
 
 #[derive(Debug)]
@@ -123,7 +123,7 @@ impl RequestLayer {
     }
 
     /// The same layer, every attempt gated by `limiter` (a bulk run's).
-    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RunLimiter>) -> Self {
         Self {
             limiter: Some(limiter),
             ..self.clone()
@@ -199,22 +199,32 @@ impl RequestLayer {
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
         // A bulk run's rate limiter gates every attempt, retries included,
-        // and learns from each (rate_limit.rs). Should the deadline pass
-        // while the first attempt waits for its turn, the attempt goes with
-        // no time left and times out before sending.
+        // and learns from each (rate_limit.rs). An attempt still waiting for
+        // it when the deadline passes is not sent.
         let limiter = self.limiter.as_deref();
-        let mut permit = None;
+        let mut granted = None;
         if let Some(limiter) = limiter {
-            permit = permit_by(limiter, deadline).await;
+            match permit_by(limiter, Duration::ZERO, deadline).await {
+                Ok(at) => granted = Some(at),
+                Err(not_sent) => {
+                    tracing::debug!(reason = %not_sent, "not sending");
+                    // The attempt that waited, for the deadline's message.
+                    report.attempts = 1;
+                    if not_sent == NotSent::DeadlinePassed {
+                        report.deadline_passed = Some(policy.operation_timeout);
+                    }
+                    return (Err(not_sent.into_reqwest().await), report);
+                }
+            }
         }
         loop {
             report.attempts += 1;
             // The call's start is the first attempt's (one clock read),
             // unless it waited for the limiter.
-            let attempt_started = if report.attempts == 1 && limiter.is_none() {
-                started
-            } else {
-                Instant::now()
+            let attempt_started = match granted.take() {
+                Some(at) => at,
+                None if report.attempts == 1 => started,
+                None => Instant::now(),
             };
             // A copy for the next attempt, unless none may follow (a
             // streaming body cannot be copied: it gets one attempt). The
@@ -245,8 +255,8 @@ impl RequestLayer {
             };
             let failure = match outcome {
                 Ok(Attempt::Success(response)) => {
-                    if let (Some(limiter), Some(permit)) = (&limiter, permit) {
-                        limiter.observe(permit, false, None);
+                    if let Some(limiter) = limiter {
+                        limiter.answered(attempt_started, false, None);
                     }
                     report.status = Some(response.status());
                     span.record("status", response.status().as_u16());
@@ -262,9 +272,9 @@ impl RequestLayer {
                     }
                 }
             };
-            if let (Some(limiter), Some(permit)) = (&limiter, permit.take()) {
+            if let Some(limiter) = limiter {
                 let throttled = failure.kind.status() == Some(StatusCode::TOO_MANY_REQUESTS);
-                limiter.observe(permit, throttled, failure.retry_after);
+                limiter.answered(attempt_started, throttled, failure.retry_after);
             }
             if let Some(status) = failure.kind.status() {
                 report.status = Some(status);
@@ -292,18 +302,20 @@ impl RequestLayer {
             };
             report.uncertain |= failure.kind.outcome_unknown();
             tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
-            // Boxed: only retries wait, and inline the timer would make every
-            // call's future larger.
-            Box::pin(tokio::time::sleep(wait)).await;
-            if let Some(limiter) = limiter {
-                match permit_by(limiter, deadline).await {
-                    Some(next_permit) => permit = Some(next_permit),
-                    None => {
-                        tracing::debug!(parent: &span, "not retrying: the deadline passed waiting for the rate limiter");
-                        report.deadline_passed = Some(policy.operation_timeout);
+            match limiter {
+                // Boxed: only retries wait, and inline the timer would make
+                // every call's future larger.
+                None => Box::pin(tokio::time::sleep(wait)).await,
+                Some(limiter) => match permit_by(limiter, wait, deadline).await {
+                    Ok(at) => granted = Some(at),
+                    Err(not_sent) => {
+                        tracing::debug!(parent: &span, reason = %not_sent, "not retrying");
+                        if not_sent == NotSent::DeadlinePassed {
+                            report.deadline_passed = Some(policy.operation_timeout);
+                        }
                         return (failure.result, report);
                     }
-                }
+                },
             }
             request = next;
         }
@@ -335,16 +347,58 @@ impl RequestLayer {
     }
 }
 
-/// `limiter`'s permit for an attempt, or `None` if `deadline` passes
-/// while waiting for it.
-async fn permit_by(limiter: &RateLimiter, deadline: Instant) -> Option<Permit> {
-    match limiter.try_acquire() {
-        Some(permit) => Some(permit),
-        // Boxed: only a run slowed down by 429s waits, and inline the timer
-        // would make every call's future larger.
-        None => Box::pin(tokio::time::timeout_at(deadline, limiter.acquire()))
-            .await
-            .ok(),
+/// Waits `after` (a retry's backoff), then for `limiter` to let an attempt
+/// go, and returns when it did; ends first, with nothing to send, when
+/// `deadline` passes.
+async fn permit_by(
+    limiter: &RunLimiter,
+    after: Duration,
+    deadline: Instant,
+) -> Result<Instant, NotSent> {
+    if after.is_zero() {
+        let now = Instant::now();
+        if limiter.limiter.acquire(limiter.secs(now)).is_ok() {
+            return Ok(now);
+        }
+    }
+    let turn = async {
+        tokio::time::sleep(after).await;
+        loop {
+            let now = Instant::now();
+            match limiter.limiter.acquire(limiter.secs(now)) {
+                Ok(()) => return now,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    };
+    // Boxed: only retries and a throttled run wait, and inline the timers
+    // would make every call's future larger.
+    match Box::pin(tokio::time::timeout_at(deadline, turn)).await {
+        Ok(at) if at < deadline => Ok(at),
+        _ => Err(NotSent::DeadlinePassed),
+    }
+}
+
+/// An attempt that waited for a bulk run's rate limiter and was not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotSent {
+    /// The call's deadline passed.
+    #[error("the call's deadline passed before the request was sent")]
+    DeadlinePassed,
+}
+
+impl NotSent {
+    /// As the error `exec` returns, reqwest's (which has no constructor):
+    /// reading a body that fails with this, as a timeout (which the crate's
+    /// error then reports as the deadline passing).
+    async fn into_reqwest(self) -> reqwest::Error {
+        let error = std::io::Error::new(std::io::ErrorKind::TimedOut, self);
+        let body = futures_util::stream::once(std::future::ready(Err::<Vec<u8>, _>(error)));
+        let response = http::Response::new(reqwest::Body::wrap_stream(body));
+        match reqwest::Response::from(response).bytes().await {
+            Err(e) => e,
+            Ok(_) => unreachable!("a body whose only chunk is an error was read"),
+        }
     }
 }
 

@@ -454,6 +454,69 @@ async fn a_run_slows_down_under_rate_limits() {
     );
 }
 
+/// A server that answers every request 429 `rate_limited` with
+/// `retry-after-ms: 60000`: a run's limiter then holds every attempt for a
+/// minute.
+async fn throttling_for_a_minute() -> Recorder {
+    Recorder::always(
+        Reply::error_info(429, "rate_limited", "slow down").header("retry-after-ms", "60000"),
+    )
+    .await
+}
+
+/// A run over `ids`, one at a time and without retries, whose first id
+/// has been answered 429 (the run's limiter now holds every attempt for a
+/// minute); on paused time from then on.
+async fn held_by_the_limiter(
+    server: &Recorder,
+    operation_timeout: Duration,
+    ids: &[&str],
+    stop: &CancellationToken,
+) -> impl futures_util::Stream<Item = s2_openapi::BulkOutcome<usize>> + use<> {
+    let client = builder(&server.endpoint)
+        .retry_policy(RetryPolicy::disabled())
+        .request_timeout(Duration::from_secs(60))
+        .operation_timeout(operation_timeout)
+        .build()
+        .unwrap();
+    let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    let options = BulkOptions::default()
+        .with_concurrency(1)
+        .with_stop(stop.clone());
+    let mut stream = Box::pin(client.revoke_all(ids, options));
+    let first = stream.next().await.unwrap();
+    assert_eq!(first.outcome.kind(), "failed", "{first:?}");
+    assert_eq!(server.count(), 1);
+    // Nothing is on the network any more: from here on, time passes only
+    // when the runtime has nothing else to do.
+    tokio::time::pause();
+    stream
+}
+
+/// The call's deadline passes while its first attempt waits for the
+/// limiter: nothing is sent, and the call fails with its deadline.
+#[tokio::test]
+async fn an_attempt_whose_deadline_passed_in_the_limiter_is_not_sent() {
+    let server = throttling_for_a_minute().await;
+    let stop = CancellationToken::new();
+    let mut stream = held_by_the_limiter(&server, Duration::from_secs(2), &["a", "b"], &stop).await;
+    let waited_from = tokio::time::Instant::now();
+    let b = stream.next().await.unwrap();
+    let waited = waited_from.elapsed();
+    let Outcome::Failed(error) = &b.outcome else {
+        panic!("{b:?}")
+    };
+    assert!(error.is_timeout(), "{error}");
+    let source = std::error::Error::source(error).map(ToString::to_string);
+    assert!(source.is_some_and(|s| s.contains("deadline")), "{error:?}");
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(3)).contains(&waited),
+        "{waited:?}"
+    );
+    assert!(stream.next().await.is_none());
+    assert_eq!(server.count(), 1);
+}
+
 /// An input stream fed by the test, one id at a time.
 fn fed_input() -> (
     tokio::sync::mpsc::UnboundedSender<(usize, String)>,
