@@ -25,6 +25,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -65,7 +66,7 @@ pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 pub struct RequestLayer {
     policy: Arc<Policy>,
     basin: Option<HeaderValue>,
-    /// A bulk run's rate limiter, which gates and learns from every attempt
+    /// A bulk run's rate limiter and stop token, which gate every attempt
     /// (set only on the run's own client).
     limiter: Option<Arc<RunLimiter>>,
 }
@@ -200,7 +201,7 @@ impl RequestLayer {
         let mut report = CallReport::default();
         // A bulk run's rate limiter gates every attempt, retries included,
         // and learns from each (rate_limit.rs). An attempt still waiting for
-        // it when the deadline passes is not sent.
+        // it when the run is stopped or the deadline passes is not sent.
         let limiter = self.limiter.as_deref();
         let mut granted = None;
         if let Some(limiter) = limiter {
@@ -348,13 +349,16 @@ impl RequestLayer {
 }
 
 /// Waits `after` (a retry's backoff), then for `limiter` to let an attempt
-/// go, and returns when it did; ends first, with nothing to send, when
-/// `deadline` passes.
+/// go, and returns when it did; ends first, with nothing to send, when the
+/// run is stopped or `deadline` passes.
 async fn permit_by(
     limiter: &RunLimiter,
     after: Duration,
     deadline: Instant,
 ) -> Result<Instant, NotSent> {
+    if limiter.stop.is_cancelled() {
+        return Err(NotSent::Stopped);
+    }
     if after.is_zero() {
         let now = Instant::now();
         if limiter.limiter.acquire(limiter.secs(now)).is_ok() {
@@ -373,15 +377,21 @@ async fn permit_by(
     };
     // Boxed: only retries and a throttled run wait, and inline the timers
     // would make every call's future larger.
-    match Box::pin(tokio::time::timeout_at(deadline, turn)).await {
-        Ok(at) if at < deadline => Ok(at),
-        _ => Err(NotSent::DeadlinePassed),
+    let turn = Box::pin(tokio::time::timeout_at(deadline, turn));
+    let stopped = std::pin::pin!(limiter.stop.cancelled());
+    match futures_util::future::select(stopped, turn).await {
+        Either::Left(((), _)) => Err(NotSent::Stopped),
+        Either::Right((Ok(at), _)) if at < deadline => Ok(at),
+        Either::Right(_) => Err(NotSent::DeadlinePassed),
     }
 }
 
 /// An attempt that waited for a bulk run's rate limiter and was not sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NotSent {
+    /// The run was stopped ([`crate::BulkOptions::stop`]).
+    #[error("the bulk run was stopped before the request was sent")]
+    Stopped,
     /// The call's deadline passed.
     #[error("the call's deadline passed before the request was sent")]
     DeadlinePassed,
@@ -389,10 +399,15 @@ pub(crate) enum NotSent {
 
 impl NotSent {
     /// As the error `exec` returns, reqwest's (which has no constructor):
-    /// reading a body that fails with this, as a timeout (which the crate's
-    /// error then reports as the deadline passing).
+    /// reading a body that fails with this, as a timeout for the deadline
+    /// (which the crate's error then reports as the deadline passing).
     async fn into_reqwest(self) -> reqwest::Error {
-        let error = std::io::Error::new(std::io::ErrorKind::TimedOut, self);
+        let error: Box<dyn std::error::Error + Send + Sync> = match self {
+            Self::Stopped => Box::new(self),
+            Self::DeadlinePassed => {
+                Box::new(std::io::Error::new(std::io::ErrorKind::TimedOut, self))
+            }
+        };
         let body = futures_util::stream::once(std::future::ready(Err::<Vec<u8>, _>(error)));
         let response = http::Response::new(reqwest::Body::wrap_stream(body));
         match reqwest::Response::from(response).bytes().await {

@@ -26,6 +26,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// A cut keeps this share of the rate.
 const BETA: f64 = 0.8;
@@ -196,19 +197,21 @@ fn duration(secs: f64) -> Duration {
     Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
 }
 
-/// A bulk run's limiter, as its requests' layer holds it (the layer waits
-/// for it).
+/// A bulk run's limiter with its stop token, as its requests' layer holds
+/// them: the layer waits for the limiter, and a stop ends that wait.
 #[derive(Debug)]
 pub(crate) struct RunLimiter {
     pub(crate) limiter: RateLimiter,
+    pub(crate) stop: CancellationToken,
     /// The limiter's times are seconds since this.
     epoch: Instant,
 }
 
 impl RunLimiter {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(stop: CancellationToken) -> Self {
         Self {
             limiter: RateLimiter::new(),
+            stop,
             epoch: Instant::now(),
         }
     }

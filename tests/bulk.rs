@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use s2_openapi::{BulkOptions, CancellationToken, Client, FirstOutcome, Outcome, RetryPolicy};
 use support::{Recorder, Reply};
 
@@ -270,7 +270,6 @@ async fn an_unbounded_concurrency_works() {
 /// a duplicate of such an id is not counted as a success.
 #[test]
 fn outside_a_runtime_nothing_is_sent() {
-    use futures_util::FutureExt;
     let (endpoint, accepted, _) = hanging_server();
     let client = client(&endpoint);
     let ids = vec!["..".to_owned(), "t1".to_owned(), "t1".to_owned()];
@@ -491,6 +490,72 @@ async fn held_by_the_limiter(
     // when the runtime has nothing else to do.
     tokio::time::pause();
     stream
+}
+
+/// A stop ends the wait of a first attempt held by the run's rate limiter
+/// (S2 asked for a minute): it is not sent and comes out not attempted, as
+/// does the rest, and the stream ends with no time passing.
+#[tokio::test]
+async fn a_stop_ends_a_wait_for_the_rate_limiter() {
+    let server = throttling_for_a_minute().await;
+    let stop = CancellationToken::new();
+    let mut stream =
+        held_by_the_limiter(&server, Duration::from_secs(120), &["a", "b", "c"], &stop).await;
+    // One poll starts "b", whose first attempt waits for the limiter.
+    assert!(stream.next().now_or_never().is_none());
+    let stopped_at = tokio::time::Instant::now();
+    stop.cancel();
+    let rest: Vec<_> = stream.map(|o| (o.id, o.outcome.kind())).collect().await;
+    assert_eq!(
+        rest,
+        [
+            ("b".to_owned(), "not_attempted"),
+            ("c".to_owned(), "not_attempted")
+        ]
+    );
+    assert_eq!(stopped_at.elapsed(), Duration::ZERO);
+    assert_eq!(server.count(), 1);
+}
+
+/// A stop ends the wait of a retry (for its backoff, the minute S2 asked
+/// for, and the limiter): the call's outcome is its 429, and the stream
+/// ends with no time passing.
+#[tokio::test]
+async fn a_stop_ends_a_retrys_wait() {
+    let server = throttling_for_a_minute().await;
+    let stop = CancellationToken::new();
+    let client = builder(&server.endpoint)
+        .request_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let ids = vec!["a".to_owned(), "b".to_owned()];
+    let options = BulkOptions::default()
+        .with_concurrency(1)
+        .with_stop(stop.clone());
+    let mut stream = Box::pin(client.revoke_all(ids, options));
+    tokio::select! {
+        outcome = stream.next() => panic!("S2 asked for a minute, yet: {outcome:?}"),
+        () = wait_for("the first attempt", || server.count() == 1) => {}
+    }
+    tokio::time::pause();
+    // Nothing comes for half a minute: the retry waits.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .is_err()
+    );
+    let stopped_at = tokio::time::Instant::now();
+    stop.cancel();
+    let outcomes: Vec<_> = stream.collect().await;
+    assert_eq!(stopped_at.elapsed(), Duration::ZERO);
+    let kinds: Vec<_> = outcomes.iter().map(|o| o.outcome.kind()).collect();
+    assert_eq!(kinds, ["failed", "not_attempted"], "{outcomes:?}");
+    let Outcome::Failed(error) = &outcomes[0].outcome else {
+        unreachable!()
+    };
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error}");
+    assert_eq!(server.count(), 1);
 }
 
 /// The call's deadline passes while its first attempt waits for the
