@@ -9,9 +9,9 @@
 //! run; the last lines are `name: value`.
 //!
 //! `S2_BENCH_CALLS` (default 500 per round), `S2_BENCH_BULK` (10000),
-//! `S2_BENCH_RATE` (2000 requests per second admitted) and
-//! `S2_BENCH_STDIN_IDS` (1000000) scale the runs; `S2_BENCH_ONLY` (a
-//! comma-separated subset of `per-call,bulk,rate-limit,codegen,rebuild,memory`)
+//! `S2_BENCH_RATE_IDS` (3000) and `S2_BENCH_RATE` (500 requests per second
+//! admitted), and `S2_BENCH_STDIN_IDS` (1000000) scale the runs;
+//! `S2_BENCH_ONLY` (a comma-separated subset of `per-call,bulk,rate-limit,codegen,rebuild,memory`)
 //! picks sections. `S2_BENCH_ONLY=count` runs only `S2_BENCH_COUNT`
 //! (`MODE:VARIANT:N[:h2c]`), untimed, for `scripts/callgrind.sh` to count
 //! instructions (see [`count_section`]). The raw peer sets a 3 s connect and 5 s request timeout, as the
@@ -657,12 +657,13 @@ fn main() {
         server_busy_section(bulk_n, &mut results);
     }
     if run("rate-limit") {
-        let rate = scaled("S2_BENCH_RATE", 2000, 1000);
+        let n = scaled("S2_BENCH_RATE_IDS", 3000, 200);
+        let rate = scaled("S2_BENCH_RATE", 500, 1000);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(rate_limit_section(bulk_n, rate, &mut results));
+        runtime.block_on(rate_limit_section(n, rate, &mut results));
     }
     if run("codegen") {
         codegen_section(&mut results);

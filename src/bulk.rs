@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, Revoked};
 use crate::error::{Error, ErrorCode};
 use crate::id::{AccessTokenId, InvalidId};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::RunLimiter;
 
 /// Default number of revocations in flight.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 16;
@@ -32,7 +32,11 @@ pub struct BulkOptions {
     /// occurrence is still in flight waits for it in one of these places.
     pub concurrency: usize,
     /// Once cancelled, no new request starts; ids not yet started come out
-    /// as [`Outcome::NotAttempted`] and requests in flight finish.
+    /// as [`Outcome::NotAttempted`] and requests in flight finish. With
+    /// [`adapt_to_rate_limits`](Self::adapt_to_rate_limits) on, that
+    /// includes ids waiting for the run's rate limiter, which are not sent,
+    /// and requests in flight are not retried (a call whose retry was to
+    /// come fails with its last error).
     pub stop: CancellationToken,
     /// When S2 answers 429 (`rate_limited`), slow the whole run down
     /// (default: on): every attempt of the run, retries included, waits
@@ -215,7 +219,7 @@ impl Client {
         S: Stream<Item = (T, String)>,
     {
         let client = if options.adapt_to_rate_limits {
-            self.with_rate_limiter(Arc::new(RateLimiter::new()))
+            self.with_rate_limiter(Arc::new(RunLimiter::new(options.stop.clone())))
         } else {
             self.clone()
         };
@@ -320,6 +324,9 @@ impl Run {
         match self.client.revoke(id).await {
             Ok(revoked) => Outcome::Revoked(revoked),
             Err(e) if e.code() == Some(&ErrorCode::AccessTokenNotFound) => Outcome::AlreadyGone(e),
+            // The layer refused to send it: the run was stopped while the
+            // request waited for the run's rate limiter.
+            Err(Error::NotSent(_)) if self.stop.is_cancelled() => Outcome::NotAttempted,
             Err(e) => Outcome::Failed(e),
         }
     }

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorCode};
 use crate::generated;
 use crate::id::AccessTokenId;
 use crate::layer::RequestLayer;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::RunLimiter;
 
 /// A client for S2.
 ///
@@ -100,8 +100,8 @@ impl Client {
     }
 
     /// This client with every attempt of its calls gated by `limiter`
-    /// (a bulk run's: [`RateLimiter`]).
-    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+    /// (a bulk run's: [`RunLimiter`]).
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RunLimiter>) -> Self {
         let generated = &self.inner.generated;
         Self::new(
             self.inner.base_url.clone(),

@@ -24,6 +24,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -32,7 +33,7 @@ use tracing::Instrument;
 
 use crate::error::{ApiError, Failure, TransportKind};
 use crate::generated;
-use crate::rate_limit::{Permit, RateLimiter};
+use crate::rate_limit::RunLimiter;
 use crate::retry::{Decision, RetryPolicy, decision, retry_after};
 
 /// Default timeout of one attempt, response body included (S2's SDK uses
@@ -72,9 +73,9 @@ pub struct RequestLayer {
     /// Whether the handle is a basin's, and the `s2-basin` header it sends
     /// when basins share the account endpoint.
     scope: Scope,
-    /// A bulk run's rate limiter, which gates and learns from every attempt
+    /// A bulk run's rate limiter and stop token, which gate every attempt
     /// (set only on the run's own client).
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Option<Arc<RunLimiter>>,
     /// Where a call made through this layer leaves its [`CallReport`] (set
     /// only on a copy made for one call, by [`RequestLayer::reporting`]).
     report: Option<Arc<Mutex<CallReport>>>,
@@ -135,7 +136,7 @@ impl RequestLayer {
     }
 
     /// The same layer, every attempt gated by `limiter` (a bulk run's).
-    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RateLimiter>) -> Self {
+    pub(crate) fn with_rate_limiter(&self, limiter: Arc<RunLimiter>) -> Self {
         Self {
             limiter: Some(limiter),
             ..self.clone()
@@ -222,27 +223,24 @@ impl RequestLayer {
         call_span: &tracing::Span,
     ) -> (reqwest::Result<reqwest::Response>, CallReport) {
         let policy = &*self.policy;
+        // A bulk run's first attempt has had its turn from the run's rate
+        // limiter (in `pre`); later ones wait for theirs below.
         let started = Instant::now();
+        let mut granted_at = None;
         let deadline = started + policy.operation_timeout;
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
-        // A bulk run's rate limiter gates every attempt, retries included,
-        // and learns from each (rate_limit.rs). Should the deadline pass
-        // while the first attempt waits for its turn, the attempt goes with
-        // no time left and times out before sending.
+        // The limiter gates every attempt, retries included, and learns
+        // from each (rate_limit.rs).
         let limiter = self.limiter.as_deref();
-        let mut permit = None;
-        if let Some(limiter) = limiter {
-            permit = permit_by(limiter, deadline).await;
-        }
         loop {
             report.attempts += 1;
             // The call's start is the first attempt's (one clock read),
             // unless it waited for the limiter.
-            let attempt_started = if report.attempts == 1 && limiter.is_none() {
-                started
-            } else {
-                Instant::now()
+            let attempt_started = match granted_at.take() {
+                Some(at) => at,
+                None if report.attempts == 1 => started,
+                None => Instant::now(),
             };
             // A copy for the next attempt, unless none may follow (a
             // streaming body cannot be copied: it gets one attempt).
@@ -272,8 +270,8 @@ impl RequestLayer {
             };
             let failed = match outcome {
                 Attempt::Success(response) => {
-                    if let (Some(limiter), Some(permit)) = (&limiter, permit) {
-                        limiter.observe(permit, false, None);
+                    if let Some(limiter) = limiter {
+                        limiter.answered(attempt_started, false, None);
                     }
                     report.status = Some(response.status());
                     if !span.is_disabled() {
@@ -284,9 +282,9 @@ impl RequestLayer {
                 Attempt::Failed(failed) => failed,
             };
             let failure = failed.failure();
-            if let (Some(limiter), Some(permit)) = (&limiter, permit.take()) {
+            if let Some(limiter) = limiter {
                 let throttled = failed.status() == Some(StatusCode::TOO_MANY_REQUESTS);
-                limiter.observe(permit, throttled, failed.retry_after);
+                limiter.answered(attempt_started, throttled, failed.retry_after);
             }
             if let Some(status) = failed.status() {
                 report.status = Some(status);
@@ -314,17 +312,17 @@ impl RequestLayer {
             };
             report.uncertain |= failure.may_have_taken_effect();
             tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
-            // Boxed: only retries wait, and inline the timer would make every
-            // call's future larger.
-            Box::pin(tokio::time::sleep(wait)).await;
-            if let Some(limiter) = limiter {
-                match permit_by(limiter, deadline).await {
-                    Some(next_permit) => permit = Some(next_permit),
-                    None => {
-                        tracing::debug!(parent: &span, "not retrying: the deadline passed waiting for the rate limiter");
+            match limiter {
+                // Boxed: only retries wait, and inline the timer would make
+                // every call's future larger.
+                None => Box::pin(tokio::time::sleep(wait)).await,
+                Some(limiter) => match permit_by(limiter, wait, deadline).await {
+                    Ok(at) => granted_at = Some(at),
+                    Err(not_sent) => {
+                        tracing::debug!(parent: &span, reason = %not_sent, "not retrying");
                         return (failed.result, report);
                     }
-                }
+                },
             }
             request = next;
         }
@@ -355,17 +353,53 @@ impl RequestLayer {
     }
 }
 
-/// `limiter`'s permit for an attempt, or `None` if `deadline` passes
-/// while waiting for it.
-async fn permit_by(limiter: &RateLimiter, deadline: Instant) -> Option<Permit> {
-    match limiter.try_acquire() {
-        Some(permit) => Some(permit),
-        // Boxed: only a run slowed down by 429s waits, and inline the timer
-        // would make every call's future larger.
-        None => Box::pin(tokio::time::timeout_at(deadline, limiter.acquire()))
-            .await
-            .ok(),
+/// Waits `after` (a retry's backoff), then for `limiter` to let an attempt
+/// go, and returns when it did; ends first, with nothing to send, when the
+/// run is stopped or `deadline` passes.
+async fn permit_by(
+    limiter: &RunLimiter,
+    after: Duration,
+    deadline: Instant,
+) -> Result<Instant, NotSent> {
+    if limiter.stop.is_cancelled() {
+        return Err(NotSent::Stopped);
     }
+    if after.is_zero() {
+        let now = Instant::now();
+        if limiter.limiter.acquire(limiter.secs(now)).is_ok() {
+            return Ok(now);
+        }
+    }
+    let turn = async {
+        tokio::time::sleep(after).await;
+        loop {
+            let now = Instant::now();
+            match limiter.limiter.acquire(limiter.secs(now)) {
+                Ok(()) => return now,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    };
+    // Boxed: only retries and a throttled run wait, and inline the timers
+    // would make every call's future larger.
+    let turn = Box::pin(tokio::time::timeout_at(deadline, turn));
+    let stopped = std::pin::pin!(limiter.stop.cancelled());
+    match futures_util::future::select(stopped, turn).await {
+        Either::Left(((), _)) => Err(NotSent::Stopped),
+        Either::Right((Ok(at), _)) if at < deadline => Ok(at),
+        Either::Right(_) => Err(NotSent::DeadlinePassed),
+    }
+}
+
+/// Why an attempt that waited for a bulk run's rate limiter was not sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+enum NotSent {
+    /// The run was stopped ([`crate::BulkOptions::stop`]).
+    #[error("the bulk run was stopped before the request was sent")]
+    Stopped,
+    /// Longer than the call's deadline passed waiting.
+    #[error("the request waited longer than its deadline for the run's rate limiter")]
+    DeadlinePassed,
 }
 
 /// Whose handle a layer serves.
@@ -383,7 +417,8 @@ impl ClientHooks<RequestLayer> for generated::Client {
     /// Refuses, before anything is sent, an operation the spec serves per
     /// basin on a handle without one: sent from the account's handle it
     /// would reach no basin (`bad_header` on a shared endpoint, the account
-    /// host otherwise).
+    /// host otherwise). Also where a bulk run's first attempt waits for the
+    /// run's rate limiter.
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
@@ -399,6 +434,16 @@ impl ClientHooks<RequestLayer> for generated::Client {
                 "`{}` is served per basin: call it on `client.basin(name)`",
                 info.operation_id
             )));
+        }
+        // A bulk run's first attempt waits here for its turn, as it waits
+        // for a place among the run's concurrent requests: the call's
+        // deadline starts when it is sent. A stop, or a wait longer than
+        // that deadline, refuses it before sending.
+        if let Some(limiter) = self.inner.limiter.as_deref() {
+            let deadline = Instant::now() + self.inner.policy.operation_timeout;
+            if let Err(not_sent) = permit_by(limiter, Duration::ZERO, deadline).await {
+                return Err(progenitor_client::Error::Custom(not_sent.to_string()));
+            }
         }
         Ok(())
     }

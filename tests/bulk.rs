@@ -14,8 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use s2_openapi::{BulkOptions, CancellationToken, Client, FirstOutcome, Outcome, RetryPolicy};
+use futures_util::{FutureExt, StreamExt};
+use s2_openapi::{
+    BulkOptions, CancellationToken, Client, Error, FirstOutcome, Outcome, RetryPolicy,
+};
 use support::{Recorder, Reply};
 
 /// 204 for most ids; `*-fail` 403; `*-gone` 404; `*-flaky` 503 once, then 204.
@@ -270,7 +272,6 @@ async fn an_unbounded_concurrency_works() {
 /// a duplicate of such an id is not counted as a success.
 #[test]
 fn outside_a_runtime_nothing_is_sent() {
-    use futures_util::FutureExt;
     let (endpoint, accepted, _) = hanging_server();
     let client = client(&endpoint);
     let ids = vec!["..".to_owned(), "t1".to_owned(), "t1".to_owned()];
@@ -452,6 +453,134 @@ async fn a_run_slows_down_under_rate_limits() {
         "{throttled} of {} requests answered 429",
         server.count()
     );
+}
+
+/// A server that answers every request 429 `rate_limited` with
+/// `retry-after-ms: 60000`: a run's limiter then holds every attempt for a
+/// minute.
+async fn throttling_for_a_minute() -> Recorder {
+    Recorder::always(
+        Reply::error_info(429, "rate_limited", "slow down").header("retry-after-ms", "60000"),
+    )
+    .await
+}
+
+/// A run over `ids`, one at a time and without retries, whose first id
+/// has been answered 429 (the run's limiter now holds every attempt for a
+/// minute); on paused time from then on.
+async fn held_by_the_limiter(
+    server: &Recorder,
+    operation_timeout: Duration,
+    ids: &[&str],
+    stop: &CancellationToken,
+) -> impl futures_util::Stream<Item = s2_openapi::BulkOutcome<usize>> + use<> {
+    let client = builder(&server.endpoint)
+        .retry_policy(RetryPolicy::disabled())
+        .request_timeout(Duration::from_secs(60))
+        .operation_timeout(operation_timeout)
+        .build()
+        .unwrap();
+    let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    let options = BulkOptions::default()
+        .with_concurrency(1)
+        .with_stop(stop.clone());
+    let mut stream = Box::pin(client.revoke_all(ids, options));
+    let first = stream.next().await.unwrap();
+    assert_eq!(first.outcome.kind(), "failed", "{first:?}");
+    assert_eq!(server.count(), 1);
+    // Nothing is on the network any more: from here on, time passes only
+    // when the runtime has nothing else to do.
+    tokio::time::pause();
+    stream
+}
+
+/// A stop ends the wait of a first attempt held by the run's rate limiter
+/// (S2 asked for a minute): it is not sent and comes out not attempted, as
+/// does the rest, and the stream ends with no time passing.
+#[tokio::test]
+async fn a_stop_ends_a_wait_for_the_rate_limiter() {
+    let server = throttling_for_a_minute().await;
+    let stop = CancellationToken::new();
+    let mut stream =
+        held_by_the_limiter(&server, Duration::from_secs(120), &["a", "b", "c"], &stop).await;
+    // One poll starts "b", whose first attempt waits for the limiter.
+    assert!(stream.next().now_or_never().is_none());
+    let stopped_at = tokio::time::Instant::now();
+    stop.cancel();
+    let rest: Vec<_> = stream.map(|o| (o.id, o.outcome.kind())).collect().await;
+    assert_eq!(
+        rest,
+        [
+            ("b".to_owned(), "not_attempted"),
+            ("c".to_owned(), "not_attempted")
+        ]
+    );
+    assert_eq!(stopped_at.elapsed(), Duration::ZERO);
+    assert_eq!(server.count(), 1);
+}
+
+/// A stop ends the wait of a retry (for its backoff, the minute S2 asked
+/// for, and the limiter): the call's outcome is its 429, and the stream
+/// ends with no time passing.
+#[tokio::test]
+async fn a_stop_ends_a_retrys_wait() {
+    let server = throttling_for_a_minute().await;
+    let stop = CancellationToken::new();
+    let client = builder(&server.endpoint)
+        .request_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let ids = vec!["a".to_owned(), "b".to_owned()];
+    let options = BulkOptions::default()
+        .with_concurrency(1)
+        .with_stop(stop.clone());
+    let mut stream = Box::pin(client.revoke_all(ids, options));
+    tokio::select! {
+        outcome = stream.next() => panic!("S2 asked for a minute, yet: {outcome:?}"),
+        () = wait_for("the first attempt", || server.count() == 1) => {}
+    }
+    tokio::time::pause();
+    // Nothing comes for half a minute: the retry waits.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .is_err()
+    );
+    let stopped_at = tokio::time::Instant::now();
+    stop.cancel();
+    let outcomes: Vec<_> = stream.collect().await;
+    assert_eq!(stopped_at.elapsed(), Duration::ZERO);
+    let kinds: Vec<_> = outcomes.iter().map(|o| o.outcome.kind()).collect();
+    assert_eq!(kinds, ["failed", "not_attempted"], "{outcomes:?}");
+    let Outcome::Failed(error) = &outcomes[0].outcome else {
+        unreachable!()
+    };
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error}");
+    assert_eq!(server.count(), 1);
+}
+
+/// The call's deadline passes while its first attempt waits for the
+/// limiter: nothing is sent, and the call fails saying so.
+#[tokio::test]
+async fn an_attempt_whose_deadline_passed_in_the_limiter_is_not_sent() {
+    let server = throttling_for_a_minute().await;
+    let stop = CancellationToken::new();
+    let mut stream = held_by_the_limiter(&server, Duration::from_secs(2), &["a", "b"], &stop).await;
+    let waited_from = tokio::time::Instant::now();
+    let b = stream.next().await.unwrap();
+    let waited = waited_from.elapsed();
+    let Outcome::Failed(error) = &b.outcome else {
+        panic!("{b:?}")
+    };
+    assert!(matches!(error, Error::NotSent(_)), "{error:?}");
+    assert!(error.to_string().contains("deadline"), "{error}");
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(3)).contains(&waited),
+        "{waited:?}"
+    );
+    assert!(stream.next().await.is_none());
+    assert_eq!(server.count(), 1);
 }
 
 /// An input stream fed by the test, one id at a time.
