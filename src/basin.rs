@@ -64,7 +64,7 @@ impl BasinName {
     /// Checks `name` by S2's rules.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] saying which rule the name breaks.
+    /// [`InvalidInput::Argument`](crate::InvalidInput::Argument) saying which rule the name breaks.
     pub fn new(name: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
         let refuse = |why: &str| Err(Error::argument(format!("basin name {name:?} {why}")));
@@ -108,7 +108,7 @@ impl fmt::Debug for BasinName {
 
 /// A client scoped to one basin, for the spec's stream and record
 /// operations: the same connection pool, token, timeouts, retries and
-/// request layer as the [`Client`] it came from. Cheap to make (no
+/// request layer as the [`Client`](crate::Client) it came from. Cheap to make (no
 /// connection, no new pool) and to clone.
 ///
 /// ```no_run

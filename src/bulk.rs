@@ -189,7 +189,7 @@ impl Client {
     /// The requests are sent by the stream itself, as it is polled (like
     /// any reqwest call, on the tokio runtime it is polled in; poll it on one
     /// runtime only). Polled outside any tokio runtime, the ids that
-    /// need a request fail with [`Error::InvalidConfig`] and nothing is
+    /// need a request fail with [`InvalidInput::Config`](crate::InvalidInput::Config) and nothing is
     /// sent. Input is pulled only as fast as outcomes are taken, so memory
     /// stays bounded whatever the input size, apart from 20 to 40 bytes per
     /// distinct id to recognise duplicates (a 125-bit fingerprint and the

@@ -122,7 +122,7 @@ impl Client {
     /// this client's connection pool ([`Basin`]).
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] when S2 would refuse the name.
+    /// [`InvalidInput::Argument`](crate::InvalidInput::Argument) when S2 would refuse the name.
     pub fn basin(&self, name: impl Into<String>) -> Result<Basin, Error> {
         Basin::new(
             &self.inner.generated,
@@ -148,7 +148,7 @@ impl Client {
     /// goes on in the background.
     ///
     /// # Errors
-    /// [`Error::InvalidId`] before sending; [`Error::Api`] with S2's code
+    /// [`InvalidInput::Id`](crate::InvalidInput::Id) before sending; [`Error::Api`] with S2's code
     /// (`access_token_not_found` for an unknown id, `permission_denied`,
     /// ...) for any error response carrying `ErrorInfo`, documented or
     /// not; the other variants for transport failures, timeouts and
