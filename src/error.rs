@@ -324,6 +324,19 @@ impl ApiError {
         error
     }
 
+    /// [`ApiError::from_body`] for an answer with these headers (its
+    /// `Location`, for a redirect).
+    pub(crate) fn from_response(
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Self {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+        Self::from_body(status, location, body)
+    }
+
     #[cfg(test)]
     pub(crate) fn new(status: StatusCode, code: &str, message: &str) -> Self {
         let body = serde_json::json!({"code": code, "message": message}).to_string();

@@ -11,7 +11,6 @@
 
 use futures_util::{FutureExt as _, StreamExt as _};
 use progenitor_client::{ByteStream, Error as Generated, ResponseValue};
-use reqwest::header::{HeaderMap, LOCATION};
 
 use crate::error::{ApiError, Error, InvalidBody};
 
@@ -27,20 +26,18 @@ impl<E: sealed::ErrorBody> From<Generated<E>> for Error {
     fn from(error: Generated<E>) -> Self {
         match error {
             Generated::ErrorResponse(response) => {
-                let status = response.status();
-                let location = location(response.headers());
+                let (status, headers) = (response.status(), response.headers().clone());
                 let body = E::into_bytes(response);
-                Error::Api(ApiError::from_body(status, location, &body))
+                Error::Api(ApiError::from_response(status, &headers, &body))
             }
             Generated::UnexpectedResponse(response) => {
-                let status = response.status();
-                let location = location(response.headers());
+                let (status, headers) = (response.status(), response.headers().clone());
                 let body = response
                     .bytes()
                     .now_or_never()
                     .and_then(Result::ok)
                     .unwrap_or_default();
-                Error::Api(ApiError::from_body(status, location, &body))
+                Error::Api(ApiError::from_response(status, &headers, &body))
             }
             Generated::InvalidResponsePayload(body, e) => {
                 Error::InvalidBody(InvalidBody::new(&body, e))
@@ -54,12 +51,6 @@ impl<E: sealed::ErrorBody> From<Generated<E>> for Error {
             Generated::Custom(message) => Error::NotSent(message),
         }
     }
-}
-
-fn location(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(LOCATION)
-        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
 }
 
 mod sealed {

@@ -468,37 +468,47 @@ enum Attempt {
 /// A failed attempt: what it tells about retrying, and what the caller
 /// gets should it be the last.
 struct Failed {
-    /// The answer, read from its body; `None` below HTTP.
-    answer: Option<ApiError>,
-    /// How it failed below HTTP, if it did.
-    transport: TransportKind,
+    how: How,
     retry_after: Option<Duration>,
     result: reqwest::Result<reqwest::Response>,
+}
+
+/// How an attempt failed: answered with an error, or below HTTP.
+enum How {
+    /// The answer, read from its body.
+    Answer(ApiError),
+    Transport(TransportKind),
 }
 
 impl Failed {
     fn below_http(e: reqwest::Error, retry_after: Option<Duration>) -> Self {
         Self {
-            answer: None,
-            transport: TransportKind::of(&e),
+            how: How::Transport(TransportKind::of(&e)),
             retry_after,
             result: Err(e),
         }
     }
 
     fn failure(&self) -> Failure<'_> {
-        match &self.answer {
-            Some(answer) => Failure::Answer(answer),
-            None => Failure::Transport(self.transport),
+        match &self.how {
+            How::Answer(answer) => Failure::Answer(answer),
+            How::Transport(kind) => Failure::Transport(*kind),
+        }
+    }
+
+    fn answer(&self) -> Option<&ApiError> {
+        match &self.how {
+            How::Answer(answer) => Some(answer),
+            How::Transport(_) => None,
         }
     }
 
     fn status(&self) -> Option<StatusCode> {
-        self.answer.as_ref().map(ApiError::status)
+        self.answer().map(ApiError::status)
     }
 
     fn code(&self) -> Option<&str> {
-        self.answer.as_ref()?.code().map(|code| code.as_str())
+        self.answer()?.code().map(|code| code.as_str())
     }
 }
 
@@ -517,14 +527,9 @@ async fn attempt(http: &reqwest::Client, request: reqwest::Request) -> Attempt {
 async fn failed(response: reqwest::Response) -> Failed {
     let status = response.status();
     let retry_after = retry_after(response.headers(), SystemTime::now());
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
     match read_capped(response, ERROR_BODY_LIMIT).await {
         Ok((parts, body)) => Failed {
-            answer: Some(ApiError::from_body(status, location, &body)),
-            transport: TransportKind::Broken,
+            how: How::Answer(ApiError::from_response(status, &parts.headers, &body)),
             retry_after,
             result: Ok(reqwest::Response::from(http::Response::from_parts(
                 parts,
