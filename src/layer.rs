@@ -10,6 +10,8 @@
 //!   operations that take S2's idempotency token (`s2-request-token`, read
 //!   from the spec at build time) a fresh one when the caller set none: the
 //!   same on every attempt, so a retried create is carried out once;
+//! - sends `s2-format: base64` with every operation that declares it, whose
+//!   record data the generator made [`RecordBytes`](crate::RecordBytes);
 //! - makes up to [`RetryPolicy::max_attempts`] attempts within one overall
 //!   deadline, each attempt's timeout cut to the time left, waiting a jittered
 //!   backoff or the server's `retry-after-ms` / `Retry-After` between them;
@@ -54,6 +56,11 @@ const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// S2's idempotency token header.
 pub(crate) const REQUEST_TOKEN: HeaderName = HeaderName::from_static("s2-request-token");
+
+/// The header naming the JSON encoding of record data, and the encoding of
+/// [`RecordBytes`](crate::RecordBytes).
+const S2_FORMAT: HeaderName = HeaderName::from_static("s2-format");
+const BASE64: HeaderValue = HeaderValue::from_static("base64");
 
 /// The header naming the basin when basins share the account endpoint
 /// (s2-lite, a single cell).
@@ -178,8 +185,11 @@ impl RequestLayer {
         if let Scope::Basin(Some(basin)) = &self.scope {
             headers.entry(S2_BASIN).or_insert_with(|| basin.clone());
         }
-        let takes_token =
-            crate::spec::operation(operation).is_some_and(|op| op.takes_request_token);
+        let facts = crate::spec::operation(operation);
+        let takes_token = facts.is_some_and(|op| op.takes_request_token);
+        if facts.is_some_and(|op| op.record_format) {
+            headers.insert(S2_FORMAT, BASE64);
+        }
         if takes_token && !headers.contains_key(&REQUEST_TOKEN) {
             headers.insert(REQUEST_TOKEN, fresh_request_token());
         }

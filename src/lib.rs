@@ -37,6 +37,9 @@ pub mod spec {
         /// Whether the operation declares S2's idempotency token header,
         /// `s2-request-token`.
         pub takes_request_token: bool,
+        /// Whether the operation declares `s2-format`: its record data are
+        /// [`RecordBytes`](crate::RecordBytes), sent and read as base64.
+        pub record_format: bool,
         /// The per-basin server the spec declares for it, such as
         /// `https://{basin}.b.s2.dev/v1`: a basin-scoped operation.
         pub basin_server: Option<&'static str>,
@@ -63,6 +66,9 @@ pub struct RequestLayer;
 impl progenitor_client::ClientHooks<RequestLayer> for generated::Client {}
 
 pub use generated::types;
+pub use records::RecordBytes;
+
+mod records;
 /// Stops a bulk revocation early ([`BulkOptions::stop`]).
 #[cfg(s2_openapi_wrapper)]
 pub use tokio_util::sync::CancellationToken;

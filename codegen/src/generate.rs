@@ -106,6 +106,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let surface = crate::surface::Surface::of(&doc);
     let operation_ids = surface.operations.keys().cloned().collect();
     let operations = crate::operations::of(&doc);
+    let mut notes = notes;
+    notes.extend(crate::records::as_bytes(&mut doc));
     lower::error_bodies_as_bytes(&mut doc);
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc).map_err(|e| {
         CodegenError::Invalid(format!("not an OpenAPI 3.0 document after lowering: {e}"))
@@ -121,7 +123,12 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
             // `ClientHooks` impl the crate does not compile (rather than
             // sending calls around it).
             .with_inner_type(quote::quote!(crate::RequestLayer))
-            .with_hooks(progenitor::HooksMode::Expected);
+            .with_hooks(progenitor::HooksMode::Expected)
+            .with_replacement(
+                crate::records::BYTES_SCHEMA,
+                crate::records::BYTES_TYPE,
+                [progenitor::TypeImpl::Default].into_iter(),
+            );
         let mut generator = progenitor::Generator::new(&settings);
         let tokens = generator
             .generate_tokens(&spec)

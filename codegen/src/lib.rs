@@ -13,6 +13,7 @@ pub mod generate;
 pub mod load;
 pub mod lower;
 pub mod operations;
+pub mod records;
 pub mod requirements;
 pub mod surface;
 pub mod validate;

@@ -1,7 +1,8 @@
 //! What the request layer needs to know about each operation, read from the
 //! spec at build time so that a regenerated client brings its operations'
 //! rules with it: the method (idempotent or not), whether the operation
-//! takes S2's idempotency token, and whether it is served per basin.
+//! takes S2's idempotency token, whether it carries record data, and
+//! whether it is served per basin.
 
 use std::fmt::Write as _;
 
@@ -31,6 +32,9 @@ pub struct OperationFacts {
     pub path: String,
     /// Whether the operation declares the `s2-request-token` header.
     pub takes_request_token: bool,
+    /// Whether the operation declares the `s2-format` header: its record
+    /// data are bytes, sent and read as base64 ([`crate::records`]).
+    pub record_format: bool,
     /// The per-basin server URL template (containing `{basin}`) declared
     /// on the path or the operation, if any.
     pub basin_server: Option<String>,
@@ -53,12 +57,15 @@ pub fn of(doc: &Value) -> Vec<OperationFacts> {
                 .filter_map(|v| v.get("parameters").and_then(Value::as_array))
                 .flatten()
                 .map(|p| resolve(doc, p));
-            let takes_request_token = parameters.into_iter().any(|p| {
-                p.get("in").and_then(Value::as_str) == Some("header")
+            let mut takes_request_token = false;
+            let mut record_format = false;
+            for p in parameters {
+                takes_request_token |= p.get("in").and_then(Value::as_str) == Some("header")
                     && p.get("name")
                         .and_then(Value::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(REQUEST_TOKEN_HEADER))
-            });
+                        .is_some_and(|n| n.eq_ignore_ascii_case(REQUEST_TOKEN_HEADER));
+                record_format |= crate::records::is_format_header(p);
+            }
             // The operation's own servers override its path's.
             let basin_server = [op, item]
                 .into_iter()
@@ -73,6 +80,7 @@ pub fn of(doc: &Value) -> Vec<OperationFacts> {
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
                 takes_request_token,
+                record_format,
                 basin_server,
             });
         }
@@ -92,11 +100,12 @@ pub fn render(operations: &[OperationFacts]) -> String {
     for op in operations {
         let _ = writeln!(
             code,
-            "    Operation {{ id: {:?}, method: {:?}, path: {:?}, takes_request_token: {}, basin_server: {} }},",
+            "    Operation {{ id: {:?}, method: {:?}, path: {:?}, takes_request_token: {}, record_format: {}, basin_server: {} }},",
             op.id,
             op.method,
             op.path,
             op.takes_request_token,
+            op.record_format,
             match &op.basin_server {
                 Some(url) => format!("Some({url:?})"),
                 None => "None".to_owned(),
@@ -156,6 +165,7 @@ mod tests {
             method: "GET".to_owned(),
             path: "/a\\b".to_owned(),
             takes_request_token: false,
+            record_format: false,
             basin_server: Some("\"}".to_owned()),
         }];
         let code = render(&ops);
