@@ -442,6 +442,12 @@ impl InvalidBody {
         }
     }
 
+    /// A body that decodes but contradicts itself, such as a list page
+    /// that promises more items and holds none.
+    pub(crate) fn contradiction(what: &str) -> Self {
+        Self::new(b"", <serde_json::Error as serde::de::Error>::custom(what))
+    }
+
     /// The HTTP status, when it is known: progenitor does not keep it for
     /// success bodies that fail to decode.
     pub fn status(&self) -> Option<StatusCode> {

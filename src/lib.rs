@@ -89,6 +89,8 @@ mod from_generated;
 mod id;
 #[cfg(s2_openapi_wrapper)]
 mod layer;
+#[cfg(s2_openapi_wrapper)]
+mod list;
 #[cfg(all(s2_openapi_wrapper, feature = "local-server"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
 pub mod local_server;
@@ -121,5 +123,7 @@ pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};
 pub use layer::{
     DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ERROR_BODY_LIMIT, RequestLayer,
 };
+#[cfg(s2_openapi_wrapper)]
+pub use list::CursorList;
 #[cfg(s2_openapi_wrapper)]
 pub use retry::RetryPolicy;

@@ -61,7 +61,7 @@ mod whole_api {
     /// An append without a token: not idempotent.
     async fn append(client: &Client) -> Result<(), Error> {
         let record = types::AppendRecord {
-            body: Some("r".to_owned()),
+            body: Some("r".into()),
             headers: Vec::new(),
             timestamp: None,
         };
@@ -263,5 +263,82 @@ mod whole_api {
             server.header_values("s2-basin"),
             [Some("some-basin".to_owned())]
         );
+    }
+
+    /// A list as a stream: each page starts after the last item of the one
+    /// before, with the request's other parameters kept; an error part-way
+    /// ends the stream with it, after every item received before it.
+    #[cfg(s2_operation = "list_streams")]
+    #[tokio::test]
+    async fn a_list_stream_follows_the_cursor_then_ends_with_its_error() {
+        use futures_util::StreamExt as _;
+        use s2_openapi::CursorList as _;
+        use support::{Recorder, Reply};
+
+        let page = |names: &[&str], more: bool| {
+            let streams: Vec<String> = names
+                .iter()
+                .map(|n| format!(r#"{{"name":"{n}","created_at":"2026-01-01T00:00:00Z"}}"#))
+                .collect();
+            Reply::json(
+                200,
+                &format!(r#"{{"streams":[{}],"has_more":{more}}}"#, streams.join(",")),
+            )
+        };
+        let server = Recorder::start(move |r| {
+            if r.target.contains("start_after=p-b") {
+                page(&["p-c"], true)
+            } else if r.target.contains("start_after=p-c") {
+                Reply::error_info(400, "invalid", "bad cursor")
+            } else {
+                page(&["p-a", "p-b"], true)
+            }
+        })
+        .await;
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        let results: Vec<Result<String, Error>> = basin
+            .generated()
+            .list_streams()
+            .prefix("p-")
+            .items()
+            .map(|item| item.map(|s| s.name.to_string()))
+            .collect()
+            .await;
+        let (items, errors): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+        let items: Vec<String> = items.into_iter().map(Result::unwrap).collect();
+        assert_eq!(items, ["p-a", "p-b", "p-c"]);
+        let [Err(err)] = errors.as_slice() else {
+            panic!("{errors:?}")
+        };
+        assert_eq!(err.code(), Some(&ErrorCode::Invalid), "{err:?}");
+        let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+        assert_eq!(targets.len(), 3, "{targets:?}");
+        assert!(
+            targets.iter().all(|t| t.contains("prefix=p-")),
+            "{targets:?}"
+        );
+        assert!(!targets[0].contains("start_after"), "{targets:?}");
+    }
+
+    /// A page that promises more and holds nothing to continue after ends
+    /// the stream with an error, rather than asking for it again forever.
+    #[cfg(s2_operation = "list_streams")]
+    #[tokio::test]
+    async fn a_list_page_promising_more_with_no_items_is_an_error() {
+        use futures_util::TryStreamExt as _;
+        use s2_openapi::CursorList as _;
+        use support::{Recorder, Reply};
+
+        let server = Recorder::always(Reply::json(200, r#"{"streams":[],"has_more":true}"#)).await;
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        let err = basin
+            .generated()
+            .list_streams()
+            .items()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidBody(_)), "{err:?}");
+        assert_eq!(server.count(), 1);
     }
 }

@@ -436,3 +436,92 @@ async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> 
         .await?;
     Ok(())
 }
+
+/// Lists are streams: 2,500 streams come back through `items()` each once
+/// and in order, across pages, with and without a prefix; `pages()` gives
+/// the pages themselves.
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "create_stream",
+    s2_operation = "list_streams",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn lists_are_streams_across_pages() -> Result<(), Error> {
+    use futures_util::{StreamExt as _, TryStreamExt as _};
+    use s2_openapi::{CursorList as _, types};
+
+    let s2 = S2Lite::start();
+    let client = s2.client(true);
+    let name = format!("lists-{}", std::process::id());
+    let created = client
+        .generated()
+        .create_basin()
+        .body(types::builder::CreateBasinRequest::default().basin(name.as_str()))
+        .send()
+        .await;
+    match created.map_err(Error::from) {
+        Ok(_) | Err(Error::InvalidBody(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let basin = client.basin(&name)?;
+    let api = basin.generated();
+    // 2,000 under one prefix, 500 under another that sorts between them.
+    let mut names: Vec<String> = (0..2000)
+        .map(|i| format!("s-{i:05}"))
+        .chain((0..500).map(|i| format!("r-{i:04}")))
+        .collect();
+    futures_util::stream::iter(names.clone())
+        .map(|stream| async move {
+            api.create_stream()
+                .body(types::builder::CreateStreamRequest::default().stream(stream))
+                .send()
+                .await
+                .map(drop)
+        })
+        .buffer_unordered(32)
+        .try_collect::<()>()
+        .await?;
+    names.sort();
+
+    let listed: Vec<String> = api
+        .list_streams()
+        .items()
+        .map_ok(|s| s.name.to_string())
+        .try_collect()
+        .await?;
+    assert_eq!(listed.len(), 2500);
+    assert_eq!(listed, names, "every stream once, in order");
+
+    let prefixed: Vec<String> = api
+        .list_streams()
+        .prefix("s-")
+        .items()
+        .map_ok(|s| s.name.to_string())
+        .try_collect()
+        .await?;
+    assert_eq!(
+        prefixed,
+        names[500..],
+        "only the prefix, every one, in order"
+    );
+
+    let pages: Vec<usize> = api
+        .list_streams()
+        .prefix("r-")
+        .limit(200u64)
+        .pages()
+        .map_ok(|page| page.streams.len())
+        .try_collect()
+        .await?;
+    assert_eq!(pages, [200, 200, 100]);
+
+    client
+        .generated()
+        .delete_basin()
+        .basin(name.as_str())
+        .send()
+        .await?;
+    Ok(())
+}

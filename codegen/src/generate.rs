@@ -41,6 +41,10 @@ pub struct Generated {
     /// The crates the generated code needs beyond the ones s2-openapi
     /// always has, as progenitor's type space reports them.
     pub needs: Needs,
+    /// The operations with S2's cursor shape.
+    pub cursor_lists: Vec<crate::lists::CursorOperation>,
+    /// Their `CursorList` impls, for the crate's `list` module.
+    pub lists_code: String,
 }
 
 /// Crates the generated code refers to that a build may not have:
@@ -60,10 +64,11 @@ pub struct Needs {
 impl Generated {
     /// Every file a build of s2-openapi includes, by name: the client and
     /// the spec's facts. `build.rs` writes them to `OUT_DIR`.
-    pub fn files(&self) -> [(&'static str, String); 2] {
+    pub fn files(&self) -> [(&'static str, String); 3] {
         [
             ("generated.rs", self.client_code.clone()),
             ("spec_info.rs", self.spec_info_code()),
+            ("lists.rs", format!("{GENERATED_HEADER}{}", self.lists_code)),
         ]
     }
 
@@ -106,6 +111,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let surface = crate::surface::Surface::of(&doc);
     let operation_ids = surface.operations.keys().cloned().collect();
     let operations = crate::operations::of(&doc);
+    let cursor_lists = crate::lists::of(&doc);
     let mut notes = notes;
     notes.extend(crate::records::as_bytes(&mut doc));
     lower::error_bodies_as_bytes(&mut doc);
@@ -139,11 +145,15 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
             regress: types.uses_regress(),
             uuid: types.uses_uuid(),
         };
+        let type_names: std::collections::BTreeSet<String> =
+            types.iter_types().map(|t| t.name()).collect();
         let file: syn::File = syn::parse2(tokens)
             .map_err(|e| CodegenError::Generator(format!("generated code does not parse: {e}")))?;
-        Ok((prettyplease::unparse(&file), needs))
+        Ok((prettyplease::unparse(&file), needs, type_names))
     })??;
-    let (code, needs) = code;
+    let (code, needs, type_names) = code;
+    let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
+    notes.extend(list_notes);
 
     let mut client_code = String::from(GENERATED_HEADER);
     for note in &notes {
@@ -159,6 +169,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         operation_ids,
         operations,
         needs,
+        cursor_lists,
+        lists_code,
     })
 }
 

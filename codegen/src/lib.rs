@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod generate;
+pub mod lists;
 pub mod load;
 pub mod lower;
 pub mod operations;
