@@ -9,10 +9,12 @@
 
 use std::fmt;
 
+use futures_util::Stream;
 use url::Url;
 
 use crate::error::Error;
 use crate::generated;
+use crate::live::{LiveEvent, LiveRead};
 
 /// The variable naming the basin in a per-basin endpoint template.
 const BASIN_VARIABLE: &str = "{basin}";
@@ -123,6 +125,7 @@ impl fmt::Debug for BasinName {
 pub struct Basin {
     name: BasinName,
     generated: generated::Client,
+    live: generated::live::Client,
 }
 
 impl Basin {
@@ -146,7 +149,12 @@ impl Basin {
         let layer = account.inner.for_basin(header);
         let generated =
             generated::Client::new_with_client(&base_url, account.client.clone(), layer);
-        Ok(Self { name, generated })
+        let live = crate::live::client(&generated);
+        Ok(Self {
+            name,
+            generated,
+            live,
+        })
     }
 
     /// The basin's name.
@@ -158,6 +166,35 @@ impl Basin {
     /// through the request layer.
     pub fn generated(&self) -> &generated::Client {
         &self.generated
+    }
+
+    /// A live read on this basin: the operation and parameters `request`
+    /// picks from the live client (the spec's event-stream operations), as
+    /// a stream of events that resumes after dropped connections, silence
+    /// and transient errors without losing or repeating a record (see
+    /// [`LiveRead`]).
+    ///
+    /// ```no_run
+    /// # #[cfg(s2_operation = "read")]
+    /// # async fn f(basin: &s2_openapi::Basin) -> Result<(), s2_openapi::Error> {
+    /// use futures_util::TryStreamExt as _;
+    /// use s2_openapi::LiveEvent;
+    ///
+    /// let mut events = std::pin::pin!(basin.live(|live| live.read().stream("orders").seq_num(0u64)));
+    /// while let Some(event) = events.try_next().await? {
+    ///     if let LiveEvent::Data(batch) = event {
+    ///         for record in batch.records {
+    ///             println!("{}: {:?}", record.seq_num.0, record.body);
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn live<'a, R: LiveRead<'a>>(
+        &'a self,
+        request: impl FnOnce(&'a generated::live::Client) -> R,
+    ) -> impl Stream<Item = Result<LiveEvent<R::Data, R::Ping>, Error>> + Send + 'a {
+        crate::live::events(&self.live, request)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use futures_util::Stream;
 use reqwest::StatusCode;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -15,6 +16,7 @@ use crate::error::{Error, ErrorCode};
 use crate::generated;
 use crate::id::AccessTokenId;
 use crate::layer::RequestLayer;
+use crate::live::{LiveEvent, LiveRead};
 use crate::rate_limit::RunLimiter;
 
 /// A client for S2.
@@ -28,6 +30,7 @@ pub struct Client {
 
 struct Inner {
     generated: generated::Client,
+    live: generated::live::Client,
     base_url: Url,
     basin_routing: BasinRouting,
 }
@@ -90,9 +93,11 @@ impl Client {
         basin_routing: BasinRouting,
     ) -> Self {
         let generated = generated::Client::new_with_client(base_url.as_str(), http, layer);
+        let live = crate::live::client(&generated);
         Self {
             inner: Arc::new(Inner {
                 generated,
+                live,
                 base_url,
                 basin_routing,
             }),
@@ -116,6 +121,15 @@ impl Client {
     /// timeouts and redirect policy.
     pub fn generated(&self) -> &generated::Client {
         &self.inner.generated
+    }
+
+    /// A live read of an account-level operation: see [`Basin::live`] (S2's
+    /// own live read is a basin's).
+    pub fn live<'a, R: LiveRead<'a>>(
+        &'a self,
+        request: impl FnOnce(&'a generated::live::Client) -> R,
+    ) -> impl Stream<Item = Result<LiveEvent<R::Data, R::Ping>, Error>> + Send + 'a {
+        crate::live::events(&self.inner.live, request)
     }
 
     /// A handle for the basin `name`'s stream and record operations, over

@@ -146,6 +146,16 @@ impl Error {
         }
     }
 
+    /// A live read that heard nothing (no event, no heartbeat) for
+    /// `window`: a timeout, once connected.
+    pub(crate) fn silent(window: std::time::Duration) -> Self {
+        let why = format!("no event or heartbeat for {} s", window.as_secs());
+        Self::Timeout(TransportError(Box::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            why,
+        ))))
+    }
+
     /// A configuration that cannot work.
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::Invalid(InvalidInput::Config(message.into()))
@@ -335,6 +345,18 @@ impl ApiError {
             .get(reqwest::header::LOCATION)
             .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
         Self::from_body(status, location, body)
+    }
+
+    /// A live read's `error` event: S2's `ErrorInfo` as the event's data.
+    /// An event has no status of its own (the stream's was 200 OK): it
+    /// gets the one S2 pairs with its code, so that what the error says
+    /// about retrying is S2's; 200 OK for a code this crate does not know.
+    pub(crate) fn from_event(data: &[u8]) -> Self {
+        let mut error = Self::from_body(StatusCode::OK, None, data);
+        if let Some(status) = error.code.as_ref().and_then(ErrorCode::status) {
+            error.status = status;
+        }
+        error
     }
 
     #[cfg(test)]

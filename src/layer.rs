@@ -62,6 +62,10 @@ pub(crate) const REQUEST_TOKEN: HeaderName = HeaderName::from_static("s2-request
 const S2_FORMAT: HeaderName = HeaderName::from_static("s2-format");
 const BASE64: HeaderValue = HeaderValue::from_static("base64");
 
+const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
+/// An event stream's timeout: none in practice (a year).
+const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// The header naming the basin when basins share the account endpoint
 /// (s2-lite, a single cell).
 pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
@@ -86,6 +90,10 @@ pub struct RequestLayer {
     /// Where a call made through this layer leaves its [`CallReport`] (set
     /// only on a copy made for one call, by [`RequestLayer::reporting`]).
     report: Option<Arc<Mutex<CallReport>>>,
+    /// Whether the answers are event streams (the live client's layer):
+    /// sent with `Accept: text/event-stream`, with no per-attempt timeout
+    /// on the body ([`crate::live`] watches for silence instead).
+    event_stream: bool,
 }
 
 #[derive(Debug)]
@@ -130,6 +138,15 @@ impl RequestLayer {
             scope: Scope::Account,
             limiter: None,
             report: None,
+            event_stream: false,
+        }
+    }
+
+    /// The same layer for the live client, whose answers are event streams.
+    pub(crate) fn for_event_streams(&self) -> Self {
+        Self {
+            event_stream: true,
+            ..self.clone()
         }
     }
 
@@ -192,6 +209,12 @@ impl RequestLayer {
         }
         if takes_token && !headers.contains_key(&REQUEST_TOKEN) {
             headers.insert(REQUEST_TOKEN, fresh_request_token());
+        }
+        if self.event_stream {
+            headers.insert(reqwest::header::ACCEPT, EVENT_STREAM);
+            // Overrides the client's per-request timeout, which would cut
+            // the stream; silence is watched for by the live read.
+            *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
         }
         let idempotent = is_idempotent(request.method()) || takes_token;
         let span = tracing::debug_span!(
@@ -260,7 +283,7 @@ impl RequestLayer {
                 None
             };
             let left = deadline.saturating_duration_since(attempt_started);
-            if left < policy.request_timeout {
+            if left < policy.request_timeout && !self.event_stream {
                 *request.timeout_mut() = Some(left);
             }
             let span = tracing::debug_span!(
@@ -422,52 +445,68 @@ enum Scope {
     Basin(Option<HeaderValue>),
 }
 
-/// Every generated call goes through the request layer.
-impl ClientHooks<RequestLayer> for generated::Client {
-    /// Refuses, before anything is sent, an operation the spec serves per
-    /// basin on a handle without one: sent from the account's handle it
-    /// would reach no basin (`bad_header` on a shared endpoint, the account
-    /// host otherwise). Also where a bulk run's first attempt waits for the
-    /// run's rate limiter.
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
+impl RequestLayer {
+    /// Why `request` must not be sent, if it must not: an operation the
+    /// spec serves per basin, on a handle without one (sent from the
+    /// account's handle it would reach no basin: `bad_header` on a shared
+    /// endpoint, the account host otherwise); or a bulk run stopped, or
+    /// past its deadline, while the request waited for its turn. A bulk
+    /// run's first attempt waits here for its turn, as for a place among
+    /// the run's concurrent requests: the call's deadline starts when it
+    /// is sent.
+    async fn refusal(&self, request: &reqwest::Request, operation: &str) -> Option<String> {
         let per_basin =
-            crate::spec::operation(info.operation_id).is_some_and(|op| op.basin_server.is_some());
+            crate::spec::operation(operation).is_some_and(|op| op.basin_server.is_some());
         if per_basin
-            && matches!(self.inner.scope, Scope::Account)
+            && matches!(self.scope, Scope::Account)
             && !request.headers().contains_key(S2_BASIN)
         {
-            return Err(progenitor_client::Error::Custom(format!(
-                "`{}` is served per basin: call it on `client.basin(name)`",
-                info.operation_id
-            )));
+            return Some(format!(
+                "`{operation}` is served per basin: call it on `client.basin(name)`"
+            ));
         }
-        // A bulk run's first attempt waits here for its turn, as it waits
-        // for a place among the run's concurrent requests: the call's
-        // deadline starts when it is sent. A stop, or a wait longer than
-        // that deadline, refuses it before sending.
-        if let Some(limiter) = self.inner.limiter.as_deref() {
-            let deadline = Instant::now() + self.inner.policy.operation_timeout;
+        if let Some(limiter) = self.limiter.as_deref() {
+            let deadline = Instant::now() + self.policy.operation_timeout;
             if let Err(not_sent) = permit_by(limiter, Duration::ZERO, deadline).await {
-                return Err(progenitor_client::Error::Custom(not_sent.to_string()));
+                return Some(not_sent.to_string());
             }
         }
-        Ok(())
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.inner
-            .call(&self.client, request, info.operation_id)
-            .await
+        None
     }
 }
+
+/// Every generated call goes through the request layer: the main client's
+/// and the live client's, with the same rules.
+macro_rules! hooks {
+    ($client:ty) => {
+        impl ClientHooks<RequestLayer> for $client {
+            /// Refuses what must not be sent ([`RequestLayer::refusal`]).
+            async fn pre<E>(
+                &self,
+                request: &mut reqwest::Request,
+                info: &OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                match self.inner.refusal(request, info.operation_id).await {
+                    Some(why) => Err(progenitor_client::Error::Custom(why)),
+                    None => Ok(()),
+                }
+            }
+
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                self.inner
+                    .call(&self.client, request, info.operation_id)
+                    .await
+            }
+        }
+    };
+}
+
+hooks!(generated::Client);
+hooks!(generated::live::Client);
 
 /// What one attempt came to.
 enum Attempt {

@@ -16,6 +16,14 @@
 )]
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+
+    /// The live client: the spec's operations whose answer is a stream of
+    /// Server-Sent Events, as generated for
+    /// [`Basin::live`](crate::Basin::live). Its types are the main
+    /// client's.
+    pub mod live {
+        include!(concat!(env!("OUT_DIR"), "/live_client.rs"));
+    }
 }
 
 /// Facts about the spec this crate was generated from, read from it at
@@ -64,6 +72,8 @@ pub struct RequestLayer;
 /// progenitor's own hooks: requests go out as it builds them.
 #[cfg(not(s2_openapi_wrapper))]
 impl progenitor_client::ClientHooks<RequestLayer> for generated::Client {}
+#[cfg(not(s2_openapi_wrapper))]
+impl progenitor_client::ClientHooks<RequestLayer> for generated::live::Client {}
 
 pub use generated::types;
 pub use records::RecordBytes;
@@ -91,6 +101,8 @@ mod id;
 mod layer;
 #[cfg(s2_openapi_wrapper)]
 mod list;
+#[cfg(s2_openapi_wrapper)]
+mod live;
 #[cfg(all(s2_openapi_wrapper, feature = "local-server"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
 pub mod local_server;
@@ -125,5 +137,7 @@ pub use layer::{
 };
 #[cfg(s2_openapi_wrapper)]
 pub use list::CursorList;
+#[cfg(s2_openapi_wrapper)]
+pub use live::{HEARTBEAT_TIMEOUT, Heartbeat, LiveEvent, LiveRead};
 #[cfg(s2_openapi_wrapper)]
 pub use retry::RetryPolicy;

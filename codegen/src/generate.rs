@@ -45,6 +45,12 @@ pub struct Generated {
     pub cursor_lists: Vec<crate::lists::CursorOperation>,
     /// Their `CursorList` impls, for the crate's `list` module.
     pub lists_code: String,
+    /// The operations whose success is an event stream.
+    pub live_reads: Vec<crate::live::LiveOperation>,
+    /// The live client ([`crate::live`]), formatted.
+    pub live_client_code: String,
+    /// Its `LiveRead` impls, for the crate's `live` module.
+    pub live_reads_code: String,
 }
 
 /// Crates the generated code refers to that a build may not have:
@@ -62,13 +68,17 @@ pub struct Needs {
 }
 
 impl Generated {
-    /// Every file a build of s2-openapi includes, by name: the client and
-    /// the spec's facts. `build.rs` writes them to `OUT_DIR`.
-    pub fn files(&self) -> [(&'static str, String); 3] {
+    /// Every file a build of s2-openapi includes, by name: the clients,
+    /// the spec's facts, and the list and live-read impls. `build.rs`
+    /// writes them to `OUT_DIR`.
+    pub fn files(&self) -> [(&'static str, String); 5] {
+        let generated = |code: &str| format!("{GENERATED_HEADER}{code}");
         [
             ("generated.rs", self.client_code.clone()),
             ("spec_info.rs", self.spec_info_code()),
-            ("lists.rs", format!("{GENERATED_HEADER}{}", self.lists_code)),
+            ("lists.rs", generated(&self.lists_code)),
+            ("live_client.rs", generated(&self.live_client_code)),
+            ("live_reads.rs", generated(&self.live_reads_code)),
         ]
     }
 
@@ -107,6 +117,15 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     validate::validate(&doc)?;
     let wrapper_support = check_wrapper_requirements(&doc);
     let info = spec_info(&doc)?;
+    // Before lowering keeps one media type per response.
+    let live_reads = crate::live::of(&doc);
+    let mut live_doc = crate::live::spec(&doc);
+    lower::lower(&mut live_doc)?;
+    crate::records::as_bytes(&mut live_doc);
+    lower::error_bodies_as_bytes(&mut live_doc);
+    let live_spec: openapiv3::OpenAPI = serde_json::from_value(live_doc).map_err(|e| {
+        CodegenError::Invalid(format!("the live reads' document is not OpenAPI 3.0: {e}"))
+    })?;
     let notes = lower::lower(&mut doc)?;
     let surface = crate::surface::Surface::of(&doc);
     let operation_ids = surface.operations.keys().cloned().collect();
@@ -120,22 +139,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     })?;
 
     let code = without_panics(move || {
-        let mut settings = progenitor::GenerationSettings::new();
-        settings
-            .with_interface(progenitor::InterfaceStyle::Builder)
-            .with_derive("schemars::JsonSchema")
-            // Every generated call goes through the crate's request layer,
-            // which the client carries as its inner value; without its
-            // `ClientHooks` impl the crate does not compile (rather than
-            // sending calls around it).
-            .with_inner_type(quote::quote!(crate::RequestLayer))
-            .with_hooks(progenitor::HooksMode::Expected)
-            .with_replacement(
-                crate::records::BYTES_SCHEMA,
-                crate::records::BYTES_TYPE,
-                [progenitor::TypeImpl::Default].into_iter(),
-            );
-        let mut generator = progenitor::Generator::new(&settings);
+        let mut generator = progenitor::Generator::new(&settings());
         let tokens = generator
             .generate_tokens(&spec)
             .map_err(|e| CodegenError::Generator(e.to_string()))?;
@@ -147,11 +151,30 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         };
         let type_names: std::collections::BTreeSet<String> =
             types.iter_types().map(|t| t.name()).collect();
-        let file: syn::File = syn::parse2(tokens)
-            .map_err(|e| CodegenError::Generator(format!("generated code does not parse: {e}")))?;
-        Ok((prettyplease::unparse(&file), needs, type_names))
+        // The live client: its schemas are the main client's types.
+        let mut live_settings = settings();
+        for name in &type_names {
+            live_settings.with_replacement(
+                name,
+                format!("crate::generated::types::{name}"),
+                std::iter::empty(),
+            );
+        }
+        let live_settings = live_settings.with_replacement(
+            crate::records::BYTES_SCHEMA,
+            crate::records::BYTES_TYPE,
+            [progenitor::TypeImpl::Default].into_iter(),
+        );
+        let live_tokens = progenitor::Generator::new(live_settings)
+            .generate_tokens(&live_spec)
+            .map_err(|e| CodegenError::Generator(format!("live reads: {e}")))?;
+        Ok((unparse(tokens)?, needs, type_names, unparse(live_tokens)?))
     })??;
-    let (code, needs, type_names) = code;
+    let (code, needs, type_names, live_client_code) = code;
+    let (live_reads_code, live_notes) = crate::live::render(&live_reads, |schema| {
+        crate::lists::pascal(schema).filter(|name| type_names.contains(name))
+    });
+    notes.extend(live_notes);
     let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
     notes.extend(list_notes);
 
@@ -171,7 +194,37 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         needs,
         cursor_lists,
         lists_code,
+        live_reads,
+        live_client_code,
+        live_reads_code,
     })
+}
+
+/// progenitor's settings for both clients.
+fn settings() -> progenitor::GenerationSettings {
+    let mut settings = progenitor::GenerationSettings::new();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_derive("schemars::JsonSchema")
+        // Every generated call goes through the crate's request layer,
+        // which the client carries as its inner value; without its
+        // `ClientHooks` impl the crate does not compile (rather than
+        // sending calls around it).
+        .with_inner_type(quote::quote!(crate::RequestLayer))
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_replacement(
+            crate::records::BYTES_SCHEMA,
+            crate::records::BYTES_TYPE,
+            [progenitor::TypeImpl::Default].into_iter(),
+        );
+    settings
+}
+
+/// Formatted Rust for progenitor's tokens.
+fn unparse(tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|e| CodegenError::Generator(format!("generated code does not parse: {e}")))?;
+    Ok(prettyplease::unparse(&file))
 }
 
 fn spec_info(doc: &Value) -> Result<SpecInfo, CodegenError> {

@@ -11,6 +11,7 @@
 pub mod error;
 pub mod generate;
 pub mod lists;
+pub mod live;
 pub mod load;
 pub mod lower;
 pub mod operations;

@@ -116,7 +116,7 @@ fn cursor_operation(doc: &Value, item: &Value, op: &Value) -> Option<CursorOpera
 /// progenitor's and typify's name for a snake_case id or an already
 /// PascalCase schema name; `None` for anything else, which is left out
 /// rather than guessed.
-fn pascal(name: &str) -> Option<String> {
+pub(crate) fn pascal(name: &str) -> Option<String> {
     if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
