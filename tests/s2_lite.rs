@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use s2_openapi::{Client, Error, ErrorCode};
 
+mod support;
+
 struct S2Lite {
     child: Child,
     endpoint: String,
@@ -348,8 +350,9 @@ async fn a_stream_lifecycle_through_the_generated_operations() -> Result<(), Err
 }
 
 /// Record data are bytes: every byte value, invalid UTF-8, and binary
-/// header names and values come back from S2 exactly as they went in, with
-/// no format to set (the layer sends `s2-format: base64`).
+/// header names and values come back from S2 exactly as they went in,
+/// through a read and a live read, with no format to set (the layer sends
+/// `s2-format: base64`).
 #[cfg(all(
     s2_operation = "create_basin",
     s2_operation = "create_stream",
@@ -360,6 +363,7 @@ async fn a_stream_lifecycle_through_the_generated_operations() -> Result<(), Err
 #[tokio::test]
 #[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
 async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> {
+    use futures_util::TryStreamExt as _;
     use s2_openapi::{RecordBytes, types};
 
     let s2 = S2Lite::start();
@@ -410,8 +414,18 @@ async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> 
         .await?;
 
     let batch = api.read().stream("bin").seq_num(0u64).send().await?;
+    // And the same records through a live read, which ends after `count`.
+    let live: Vec<types::ReadBatch> = basin
+        .live(|live| live.read().stream("bin").seq_num(0u64).count(bodies.len() as u64))
+        .try_filter_map(|event| async move { Ok(event.into_data()) })
+        .try_collect()
+        .await?;
+    let live: Vec<types::SequencedRecord> = live.into_iter().flat_map(|b| b.records).collect();
+    assert_eq!(live.len(), bodies.len());
     assert_eq!(batch.records.len(), bodies.len());
-    for (i, (record, body)) in batch.records.iter().zip(&bodies).enumerate() {
+    let both = batch.records.iter().chain(&live);
+    for (i, (record, body)) in both.zip(bodies.iter().cycle()).enumerate() {
+        let i = i % bodies.len();
         let got = record.body.as_deref().unwrap_or_default();
         assert_eq!(got, &body[..], "record {i}");
         let headers: Vec<(&[u8], &[u8])> = record
@@ -523,5 +537,113 @@ async fn lists_are_streams_across_pages() -> Result<(), Error> {
         .basin(name.as_str())
         .send()
         .await?;
+    Ok(())
+}
+
+/// A live read started at the first record while a writer appends 100,000
+/// records, through a proxy that cuts the connection about every 7,000
+/// records and once goes silent for 25 s (past the heartbeat window): every
+/// record arrives exactly once, in order, and the read follows the stream
+/// (it ends when dropped).
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "create_stream",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -> Result<(), Error>
+{
+    use futures_util::TryStreamExt as _;
+    use s2_openapi::{LiveEvent, types};
+    use support::proxy::{Breaks, Proxy};
+
+    const RECORDS: u64 = 100_000;
+    const BATCH: u64 = 1_000;
+    let s2 = S2Lite::start();
+    let writer = s2.client(false);
+    let name = format!("live-{}", std::process::id());
+    let created = writer
+        .generated()
+        .create_basin()
+        .body(types::builder::CreateBasinRequest::default().basin(name.as_str()))
+        .send()
+        .await;
+    match created.map_err(Error::from) {
+        Ok(_) | Err(Error::InvalidBody(_)) => {}
+        Err(e) => return Err(e),
+    }
+    writer
+        .basin(&name)?
+        .generated()
+        .create_stream()
+        .body(types::builder::CreateStreamRequest::default().stream("live"))
+        .send()
+        .await?;
+
+    // A record is about 65 bytes on the wire: about 7,000 records per
+    // connection; the third connection goes silent.
+    let upstream = s2.endpoint.trim_start_matches("http://").to_owned();
+    let breaks = Breaks {
+        cut_after: 450_000,
+        silent: Some((2, Duration::from_secs(25))),
+    };
+    let proxy = Proxy::start(upstream, breaks).await;
+    let reader = Client::builder()
+        .access_token("s2-lite-ignores-tokens")
+        .endpoint(&proxy.endpoint)
+        .build()?;
+    let reader_basin = reader.basin(&name)?;
+    let read = tokio::spawn(async move {
+        let events = reader_basin.live(|live| {
+            // No bound: the read follows the stream until dropped.
+            live.read().stream("live").seq_num(0u64)
+        });
+        let mut events = std::pin::pin!(events);
+        let mut next = 0u64;
+        let mut pings = 0;
+        while next < RECORDS {
+            let Some(event) = events.try_next().await? else {
+                panic!("the live read ended after {next} records");
+            };
+            match event {
+                LiveEvent::Data(batch) => {
+                    for record in batch.records {
+                        assert_eq!(record.seq_num.0, next, "in order, none lost or repeated");
+                        let body = record.body.unwrap_or_default();
+                        assert_eq!(body.as_bytes(), next.to_be_bytes(), "record {next}");
+                        next += 1;
+                    }
+                }
+                LiveEvent::Ping(_) => pings += 1,
+                _ => {}
+            }
+        }
+        Ok::<_, Error>((next, pings))
+    });
+
+    let basin = writer.basin(&name)?;
+    for start in (0..RECORDS).step_by(BATCH as usize) {
+        let records: Vec<types::AppendRecord> = (start..start + BATCH)
+            .map(|n| types::AppendRecord {
+                body: Some(n.to_be_bytes().to_vec().into()),
+                headers: Vec::new(),
+                timestamp: None,
+            })
+            .collect();
+        basin
+            .generated()
+            .append()
+            .stream("live")
+            .body(types::builder::AppendInput::default().records(records))
+            .send()
+            .await?;
+    }
+    let (received, _pings) = read.await.unwrap()?;
+    assert_eq!(received, RECORDS);
+    // Cut about every 7,000 records, and once silent: many connections.
+    assert!(proxy.connections() >= 10, "{} connections", proxy.connections());
     Ok(())
 }
