@@ -416,7 +416,12 @@ async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> 
     let batch = api.read().stream("bin").seq_num(0u64).send().await?;
     // And the same records through a live read, which ends after `count`.
     let live: Vec<types::ReadBatch> = basin
-        .live(|live| live.read().stream("bin").seq_num(0u64).count(bodies.len() as u64))
+        .live(|live| {
+            live.read()
+                .stream("bin")
+                .seq_num(0u64)
+                .count(bodies.len() as u64)
+        })
         .try_filter_map(|event| async move { Ok(event.into_data()) })
         .try_collect()
         .await?;
@@ -644,6 +649,10 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
     let (received, _pings) = read.await.unwrap()?;
     assert_eq!(received, RECORDS);
     // Cut about every 7,000 records, and once silent: many connections.
-    assert!(proxy.connections() >= 10, "{} connections", proxy.connections());
+    assert!(
+        proxy.connections() >= 10,
+        "{} connections",
+        proxy.connections()
+    );
     Ok(())
 }

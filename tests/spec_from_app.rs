@@ -5,8 +5,10 @@
 //!   `tests/fixtures/spec-from-app` compiles only when the client was
 //!   generated from its spec); a relative path set plainly is taken from
 //!   this crate's directory, and the build says so;
-//! - an operation added to a copy of this crate's vendored YAML is callable
-//!   after a plain `cargo build` of an application using the copy.
+//! - operations added to a copy of this crate's vendored YAML are callable
+//!   after a plain `cargo build` of an application using the copy, with
+//!   what the crate derives from their shapes: a list as a stream, a live
+//!   read, record data as bytes.
 //!
 //! Both build with this workspace's `Cargo.lock` and target directory, so
 //! they compile little beyond this crate after the first.
@@ -111,22 +113,101 @@ fn an_operation_added_to_the_vendored_yaml_is_callable_after_a_build() {
     std::fs::write(app.join("src/main.rs"), call("revoke_access_token")).unwrap();
     assert_built(&build_app(&app, None));
 
-    // A new operation in the vendored YAML, and nothing else.
+    // New operations in the vendored YAML, and nothing else: a plain one,
+    // a list with S2's cursor shape, and one carrying records, with a JSON
+    // and an event-stream answer.
     let spec = copy.join("openapi/s2.yaml");
     let yaml = std::fs::read_to_string(&spec).unwrap();
-    let added = yaml.replacen(
-        "paths:\n",
-        "paths:\n  /access-tokens/{id}/probe:\n    get:\n      operationId: probe_access_token\n      \
-         parameters:\n      - name: id\n        in: path\n        required: true\n        \
-         schema:\n          type: string\n      responses:\n        '204':\n          \
-         description: ''\n",
-        1,
+    let added = yaml
+        .replacen("paths:\n", &format!("paths:\n{NEW_PATHS}"), 1)
+        .replacen("  schemas:\n", &format!("  schemas:\n{NEW_SCHEMAS}"), 1);
+    assert_eq!(
+        added.len(),
+        yaml.len() + NEW_PATHS.len() + NEW_SCHEMAS.len(),
+        "no `paths:` or `  schemas:` line in the vendored spec"
     );
-    assert_ne!(added, yaml, "no `paths:` line in the vendored spec");
     support::write_dated_ahead(&spec, added);
-    std::fs::write(app.join("src/main.rs"), call("probe_access_token")).unwrap();
+    std::fs::write(app.join("src/main.rs"), NEW_CALLS).unwrap();
     assert_built(&build_app(&app, None));
 }
+
+/// Operations of each shape the crate derives behaviour from.
+const NEW_PATHS: &str = r#"  /access-tokens/{id}/probe:
+    get:
+      operationId: probe_access_token
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {'204': {description: ''}}
+  /things:
+    get:
+      operationId: list_things
+      parameters:
+      - {name: start_after, in: query, schema: {type: string}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 0}}
+      responses:
+        '200': {description: '', content: {application/json: {schema: {$ref: '#/components/schemas/ListThingsResponse'}}}}
+  /things/records:
+    get:
+      operationId: follow_things
+      parameters: [{name: s2-format, in: header, schema: {type: string}}]
+      responses:
+        '200':
+          description: ''
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/ThingBatch'}}
+            text/event-stream: {schema: {$ref: '#/components/schemas/ThingEvent'}}
+    post:
+      operationId: add_things
+      parameters: [{name: s2-format, in: header, schema: {type: string}}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/ThingBatch'}}}}
+      responses: {'204': {description: ''}}
+"#;
+
+const NEW_SCHEMAS: &str = r#"    Thing:
+      type: object
+      required: [name]
+      properties: {name: {type: string}, body: {type: string}}
+    ListThingsResponse:
+      type: object
+      required: [things, has_more]
+      properties: {has_more: {type: boolean}, things: {type: array, items: {$ref: '#/components/schemas/Thing'}}}
+    ThingBatch:
+      type: object
+      required: [things]
+      properties: {things: {type: array, items: {$ref: '#/components/schemas/Thing'}}}
+    ThingEvent:
+      oneOf:
+      - type: object
+        required: [event, data, id]
+        properties: {event: {type: string, enum: [things]}, data: {$ref: '#/components/schemas/ThingBatch'}, id: {type: string}}
+      - type: object
+        required: [event, data]
+        properties: {event: {type: string, enum: [ping]}, data: {type: object}}
+"#;
+
+/// What the application writes for them: the plain call, the list as a
+/// stream, the live read, and record data as bytes.
+const NEW_CALLS: &str = r#"use s2_openapi::CursorList as _;
+
+fn main() {
+    let client = s2_openapi::Client::builder()
+        .access_token("token")
+        .endpoint("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let _request = client.generated().probe_access_token();
+    let _items = client.generated().list_things().limit(10u64).items();
+    let _pages = client.generated().list_things().pages();
+    let _live = client.live(|live| live.follow_things());
+    let thing = s2_openapi::types::Thing {
+        name: "binary".to_owned(),
+        body: Some(s2_openapi::RecordBytes::from(&b"\xff\x00"[..])),
+    };
+    let _request = client
+        .generated()
+        .add_things()
+        .body(s2_openapi::types::ThingBatch { things: vec![thing] });
+}
+"#;
 
 fn copy_all(from: &Path, to: &Path) {
     if from.is_dir() {

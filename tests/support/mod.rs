@@ -13,6 +13,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use futures_util::StreamExt as _;
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
@@ -33,6 +34,9 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// How long to wait before answering.
     pub delay: std::time::Duration,
+    /// When not empty, the body instead: sent in parts, each after its
+    /// wait.
+    pub parts: Vec<(std::time::Duration, Vec<u8>)>,
 }
 
 impl Reply {
@@ -42,7 +46,22 @@ impl Reply {
             headers: Vec::new(),
             body: Vec::new(),
             delay: std::time::Duration::ZERO,
+            parts: Vec::new(),
         }
+    }
+
+    /// A stream of Server-Sent Events: `events` (each ends with a blank
+    /// line), all at once.
+    pub fn events(events: &[String]) -> Self {
+        Self::status(200)
+            .header("content-type", "text/event-stream")
+            .body(events.concat())
+    }
+
+    /// The body sent in `parts`, each after its wait.
+    pub fn in_parts(mut self, parts: Vec<(std::time::Duration, Vec<u8>)>) -> Self {
+        self.parts = parts;
+        self
     }
 
     pub fn after(mut self, delay: std::time::Duration) -> Self {
@@ -156,7 +175,14 @@ async fn handle(
     for (name, value) in reply.headers {
         response = response.header(name, value);
     }
-    response.body(Body::from(reply.body)).unwrap()
+    if reply.parts.is_empty() {
+        return response.body(Body::from(reply.body)).unwrap();
+    }
+    let parts = futures_util::stream::iter(reply.parts).then(|(wait, part)| async move {
+        tokio::time::sleep(wait).await;
+        Ok::<_, std::convert::Infallible>(part)
+    });
+    response.body(Body::from_stream(parts)).unwrap()
 }
 
 pub const TOKEN: &str = "test-token-7f3a9c";

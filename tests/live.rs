@@ -1,0 +1,244 @@
+//! Live reads against a scripted server: the event stream's faults, each
+//! with what the reader must do. Built from a spec with an event-stream
+//! read (`.ci/run`'s spec matrix); built from a smaller spec, one ignored
+//! test says why the rest is absent.
+//!
+//! The scripted batches hold records with the fields every S2 spec
+//! requires of a sequenced record, and nothing else.
+
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+#[cfg(not(s2_operation = "read"))]
+#[test]
+#[ignore = "the spec has no event-stream read: build with \
+            S2_OPENAPI_SPEC=<a spec of the whole API> (.ci/run's spec matrix does)"]
+fn live_reads_need_a_spec_with_one() {
+    let upstream =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/openapi/upstream");
+    assert!(
+        upstream.is_dir(),
+        "no upstream specs at {}",
+        upstream.display()
+    );
+}
+
+#[cfg(s2_operation = "read")]
+mod scripted {
+    use std::time::Duration;
+
+    use futures_util::StreamExt as _;
+    use s2_openapi::{Error, ErrorCode, LiveEvent, types};
+
+    use crate::support::faults::{ATTEMPT_TIMEOUT, client};
+    use crate::support::{Recorder, Reply};
+
+    /// A `batch` event holding records `seq_nums`, with the id S2 gives it.
+    fn batch(seq_nums: std::ops::Range<u64>) -> String {
+        let records: Vec<String> = seq_nums
+            .clone()
+            .map(|n| format!(r#"{{"seq_num":{n},"timestamp":0,"body":"{}"}}"#, body(n)))
+            .collect();
+        format!(
+            "event: batch\nid: {},{},0\ndata: {{\"records\":[{}]}}\n\n",
+            seq_nums.end - 1,
+            seq_nums.end,
+            records.join(",")
+        )
+    }
+
+    /// Record `n`'s body, base64.
+    fn body(n: u64) -> &'static str {
+        ["AA==", "AQ==", "Ag==", "Aw=="][n as usize % 4]
+    }
+
+    fn done() -> String {
+        "data: [DONE]\n\n".to_owned()
+    }
+
+    fn ping() -> String {
+        "event: ping\ndata: {\"timestamp\":1,\"tail\":{\"seq_num\":9,\"timestamp\":2}}\n\n"
+            .to_owned()
+    }
+
+    fn error_event(code: &str) -> String {
+        format!("event: error\ndata: {{\"code\":\"{code}\",\"message\":\"scripted\"}}\n\n")
+    }
+
+    /// What a live read of stream `s` on basin `some-basin` yields: the
+    /// sequence numbers received, the pings, and the error it ended with.
+    async fn read_all(server: &Recorder) -> (Vec<u64>, usize, Option<Error>) {
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        let mut events = std::pin::pin!(basin.live(|live| live.read().stream("s")));
+        let (mut seq_nums, mut pings) = (Vec::new(), 0);
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(LiveEvent::Data(batch)) => {
+                    let batch: types::ReadBatch = batch;
+                    seq_nums.extend(batch.records.iter().map(|r| r.seq_num.0));
+                }
+                Ok(LiveEvent::Ping(heartbeat)) => {
+                    let tail: types::StreamPosition = heartbeat.tail().unwrap();
+                    assert_eq!(tail.seq_num.0, 9);
+                    pings += 1;
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => return (seq_nums, pings, Some(e)),
+            }
+        }
+        (seq_nums, pings, None)
+    }
+
+    fn last_event_ids(server: &Recorder) -> Vec<Option<String>> {
+        server
+            .requests()
+            .iter()
+            .map(|r| {
+                r.headers
+                    .get("last-event-id")
+                    .map(|v| v.to_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_live_read_asks_for_events_and_ends_at_done() {
+        let server =
+            Recorder::always(Reply::events(&[batch(0..2), ping(), batch(2..3), done()])).await;
+        let (seq_nums, pings, error) = read_all(&server).await;
+        assert_eq!(seq_nums, [0, 1, 2]);
+        assert_eq!(pings, 1);
+        assert!(error.is_none(), "{error:?}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        let header = |name: &str| requests[0].headers.get(name).map(|v| v.to_str().unwrap());
+        assert_eq!(header("accept"), Some("text/event-stream"));
+        assert_eq!(header("s2-basin"), Some("some-basin"));
+        assert_eq!(header("s2-format"), Some("base64"));
+        assert_eq!(header("last-event-id"), None);
+    }
+
+    #[tokio::test]
+    async fn an_error_event_ends_the_read_with_s2s_error() {
+        let server = Recorder::always(Reply::events(&[
+            batch(0..1),
+            error_event("stream_not_found"),
+        ]))
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert_eq!(seq_nums, [0]);
+        let error = error.expect("the error event");
+        assert_eq!(error.code(), Some(&ErrorCode::StreamNotFound), "{error:?}");
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
+        assert_eq!(server.count(), 1, "not retried");
+    }
+
+    #[tokio::test]
+    async fn a_retryable_error_event_resumes_after_the_last_batch() {
+        let server = Recorder::start(|r| {
+            if r.headers.contains_key("last-event-id") {
+                Reply::events(&[batch(1..2), done()])
+            } else {
+                Reply::events(&[batch(0..1), error_event("unavailable")])
+            }
+        })
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(seq_nums, [0, 1]);
+        assert_eq!(last_event_ids(&server), [None, Some("0,1,0".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_done_resumes_with_last_event_id() {
+        let server = Recorder::start(|r| match r.headers.get("last-event-id") {
+            None => Reply::events(&[batch(0..2)]),
+            Some(_) => Reply::events(&[batch(2..4), done()]),
+        })
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(seq_nums, [0, 1, 2, 3], "none lost, none repeated");
+        assert_eq!(last_event_ids(&server), [None, Some("1,2,0".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_ends_the_read_with_an_invalid_body() {
+        let server = Recorder::always(Reply::events(&[
+            batch(0..1),
+            "event: batch\nid: 1,2,0\ndata: {\"records\": [{\"seq\n\n".to_owned(),
+        ]))
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert_eq!(seq_nums, [0]);
+        assert!(matches!(error, Some(Error::InvalidBody(_))), "{error:?}");
+        assert_eq!(server.count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_503_on_reconnect_is_retried_by_the_layer() {
+        let server = Recorder::start({
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            move |_| match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Reply::events(&[batch(0..1)]),
+                1 => Reply::error_info(503, "unavailable", "scripted"),
+                _ => Reply::events(&[batch(1..2), done()]),
+            }
+        })
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(seq_nums, [0, 1]);
+        let resumed = Some("0,1,0".to_owned());
+        assert_eq!(last_event_ids(&server), [None, resumed.clone(), resumed]);
+    }
+
+    #[tokio::test]
+    async fn a_4xx_on_reconnect_ends_the_read_without_retrying() {
+        let server = Recorder::start(|r| match r.headers.get("last-event-id") {
+            None => Reply::events(&[batch(0..1)]),
+            Some(_) => Reply::error_info(404, "stream_not_found", "scripted"),
+        })
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert_eq!(seq_nums, [0]);
+        let error = error.expect("the 404");
+        assert_eq!(error.code(), Some(&ErrorCode::StreamNotFound), "{error:?}");
+        assert_eq!(server.count(), 2);
+    }
+
+    /// The per-attempt timeout bounds a request, not a live read: a stream
+    /// that lasts several times that timeout, with pings, is read to its end.
+    #[tokio::test]
+    async fn the_attempt_timeout_does_not_cut_a_live_read() {
+        let wait = ATTEMPT_TIMEOUT / 2;
+        let mut parts: Vec<(Duration, Vec<u8>)> =
+            (0..6).map(|_| (wait, ping().into_bytes())).collect();
+        parts.push((wait, format!("{}{}", batch(0..1), done()).into_bytes()));
+        let server = Recorder::always(
+            Reply::status(200)
+                .header("content-type", "text/event-stream")
+                .in_parts(parts),
+        )
+        .await;
+        // Cut at each attempt timeout, the read would start over forever.
+        let read = tokio::time::timeout(Duration::from_secs(10), read_all(&server));
+        let (seq_nums, pings, error) = read.await.expect("the read ended");
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!((seq_nums, pings), (vec![0], 6));
+        assert_eq!(server.count(), 1);
+    }
+
+    /// Connections that drop again and again without a new event end the
+    /// read with the last failure, after the retry policy's attempts.
+    #[tokio::test]
+    async fn reconnections_without_progress_are_bounded() {
+        let server = Recorder::always(Reply::events(&[])).await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert!(seq_nums.is_empty());
+        assert!(matches!(error, Some(Error::InvalidBody(_))), "{error:?}");
+        assert_eq!(server.count(), 3, "the policy's 3 attempts");
+    }
+}
