@@ -177,8 +177,8 @@ pub fn render(operations: &[CursorOperation], types: &BTreeSet<String>) -> (Stri
              \x20   type Page = crate::generated::types::{page};\n\
              \x20   type Item = crate::generated::types::{item};\n\
              \x20   fn after(self, cursor: String) -> Self {{ self.start_after(cursor) }}\n\
-             \x20   fn fetch(self) -> impl Future<Output = Result<Self::Page, Error>> + Send + 'a {{\n\
-             \x20       async move {{ Ok(self.send().await?.into_inner()) }}\n\
+             \x20   async fn fetch(self) -> Result<Self::Page, Error> {{\n\
+             \x20       Ok(self.send().await?.into_inner())\n\
              \x20   }}\n\
              \x20   fn items_of(page: &Self::Page) -> &[Self::Item] {{ &page.{items} }}\n\
              \x20   fn into_items(page: Self::Page) -> Vec<Self::Item> {{ page.{items} }}\n\
@@ -256,7 +256,8 @@ mod tests {
 
     #[test]
     fn other_shapes_are_not_lists() {
-        let cases: [(&str, fn(&mut Value)); 4] = [
+        type Change = fn(&mut Value);
+        let cases: [(&str, Change); 4] = [
             ("no limit", |d| {
                 d["paths"]["/things"]["get"]["parameters"][1]["name"] = json!("max");
             }),

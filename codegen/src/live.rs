@@ -207,8 +207,8 @@ pub fn render(
              \x20   type Ping = {ping};\n\
              \x20   const DATA_EVENT: &'static str = {event:?};\n\
              \x20   fn resume_after(self, last_event_id: String) -> Self {{ self.last_event_id(last_event_id) }}\n\
-             \x20   fn connect(self) -> impl Future<Output = Result<progenitor_client::ByteStream, Error>> + Send + 'a {{\n\
-             \x20       async move {{ Ok(self.send().await?.into_inner()) }}\n\
+             \x20   async fn connect(self) -> Result<progenitor_client::ByteStream, Error> {{\n\
+             \x20       Ok(self.send().await?.into_inner())\n\
              \x20   }}\n\
              }}\n",
             id = op.id,
