@@ -1,6 +1,9 @@
 //! Errors of any generated call as the crate's [`Error`], so that `?` works
 //! on every operation of the spec and gives what the crate's own methods
-//! give for the same failure.
+//! give for the same failure; and each operation's builder awaited
+//! directly (`client.generated().list_basins().await?`) gives its success
+//! value and that `Error`, which `?` carries into `anyhow::Error` or
+//! `Box<dyn Error>` as itself.
 //!
 //! The generator hands progenitor every error response as raw bytes
 //! (`ByteStream`), so each arrives with its status and headers whatever
@@ -80,3 +83,5 @@ mod sealed {
         }
     }
 }
+
+include!(concat!(env!("OUT_DIR"), "/calls.rs"));

@@ -223,3 +223,31 @@ async fn requests_carry_what_s2_defines_and_no_more() {
         }
     }
 }
+
+/// A generated call's builder, awaited, gives its success value or the
+/// crate's `Error`, which `?` carries into `Box<dyn Error>` as itself: no
+/// `map_err` on each call, and no progenitor error (whose message lists
+/// the response's headers) in its place.
+#[tokio::test]
+async fn an_awaited_generated_call_gives_the_crates_error_through_question_mark() {
+    async fn revoke(
+        client: &s2_openapi::Client,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        client.generated().revoke_access_token().id("tok-1").await?;
+        Ok(())
+    }
+
+    let server = Recorder::always(Reply::status(204)).await;
+    revoke(&client(&server.endpoint)).await.unwrap();
+
+    let server = Recorder::always(
+        Reply::error_info(403, "permission_denied", "no").header("x-secret-ish", "header"),
+    )
+    .await;
+    let err = revoke(&client(&server.endpoint)).await.unwrap_err();
+    let message = err.to_string();
+    let err = err.downcast::<Error>().expect("the crate's Error");
+    assert_eq!(err.code(), Some(&ErrorCode::PermissionDenied));
+    assert_eq!(message, "S2 answered 403 permission_denied: no");
+    assert!(!message.contains("x-secret-ish"), "{message}");
+}

@@ -51,6 +51,8 @@ pub struct Generated {
     pub live_client_code: String,
     /// Its `LiveRead` impls, for the crate's `live` module.
     pub live_reads_code: String,
+    /// The `IntoFuture` impls of the operations' builders ([`crate::calls`]).
+    pub calls_code: String,
 }
 
 /// Crates the generated code refers to that a build may not have:
@@ -71,7 +73,7 @@ impl Generated {
     /// Every file a build of s2-openapi includes, by name: the clients,
     /// the spec's facts, and the list and live-read impls. `build.rs`
     /// writes them to `OUT_DIR`.
-    pub fn files(&self) -> [(&'static str, String); 5] {
+    pub fn files(&self) -> [(&'static str, String); 6] {
         let generated = |code: &str| format!("{GENERATED_HEADER}{code}");
         [
             ("generated.rs", self.client_code.clone()),
@@ -79,6 +81,7 @@ impl Generated {
             ("lists.rs", generated(&self.lists_code)),
             ("live_client.rs", generated(&self.live_client_code)),
             ("live_reads.rs", generated(&self.live_reads_code)),
+            ("calls.rs", generated(&self.calls_code)),
         ]
     }
 
@@ -134,6 +137,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let mut notes = notes;
     notes.extend(crate::records::as_bytes(&mut doc));
     lower::error_bodies_as_bytes(&mut doc);
+    let lowered = doc.clone();
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc).map_err(|e| {
         CodegenError::Invalid(format!("not an OpenAPI 3.0 document after lowering: {e}"))
     })?;
@@ -175,6 +179,9 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         crate::lists::pascal(schema).filter(|name| type_names.contains(name))
     });
     notes.extend(live_notes);
+    let (calls, call_notes) = crate::calls::of(&lowered, &type_names);
+    notes.extend(call_notes);
+    let calls_code = crate::calls::render(&calls);
     let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
     notes.extend(list_notes);
 
@@ -197,6 +204,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         live_reads,
         live_client_code,
         live_reads_code,
+        calls_code,
     })
 }
 
