@@ -48,11 +48,25 @@ impl<E: sealed::ErrorBody> From<Generated<E>> for Error {
             Generated::CommunicationError(e)
             | Generated::ResponseBodyError(e)
             | Generated::InvalidUpgrade(e) => Error::from_reqwest(e),
-            Generated::InvalidRequest(message) => Error::argument(message),
+            Generated::InvalidRequest(message) => Error::argument(with_rule(message)),
             // Only the request layer's `pre` hook makes these: it refused
             // to send.
             Generated::Custom(message) => Error::NotSent(message),
         }
+    }
+}
+
+/// progenitor's message for an argument its builder refused, with the
+/// rule the argument broke: progenitor names the type (``conversion to
+/// `StreamNameStr` for stream failed``) and drops the rule.
+fn with_rule(message: String) -> String {
+    let rule = message
+        .split('`')
+        .nth(1)
+        .and_then(|name| crate::spec::argument_rule(name).map(|rule| (name, rule)));
+    match rule {
+        Some((name, rule)) => format!("{message}: a `{name}` is {rule}"),
+        None => message,
     }
 }
 

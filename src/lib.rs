@@ -53,6 +53,16 @@ pub mod spec {
         pub basin_server: Option<&'static str>,
     }
 
+    /// The rule of the spec's constrained type with this Rust name, in
+    /// words, such as `1 to 512 characters`.
+    pub fn argument_rule(type_name: &str) -> Option<&'static str> {
+        ARGUMENT_RULES
+            .binary_search_by(|(name, _)| (*name).cmp(type_name))
+            .ok()
+            .and_then(|i| ARGUMENT_RULES.get(i))
+            .map(|(_, rule)| *rule)
+    }
+
     /// The operation with this id.
     pub fn operation(id: &str) -> Option<&'static Operation> {
         OPERATIONS

@@ -248,3 +248,24 @@ async fn an_awaited_generated_call_gives_the_crates_error_through_question_mark(
     assert_eq!(message, "S2 answered 403 permission_denied: no");
     assert!(!message.contains("x-secret-ish"), "{message}");
 }
+
+/// An argument the generated builder refuses is reported with the rule it
+/// broke, read from the spec, and nothing is sent.
+#[tokio::test]
+async fn a_refused_argument_names_the_rule_it_broke() {
+    let server = Recorder::always(Reply::status(204)).await;
+    let err = client(&server.endpoint)
+        .generated()
+        .revoke_access_token()
+        .id("x".repeat(200))
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("`AccessTokenIdStr` for id failed: a `AccessTokenIdStr` is"),
+        "{message}"
+    );
+    assert!(message.contains("characters"), "{message}");
+    assert_eq!(server.count(), 0);
+}

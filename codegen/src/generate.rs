@@ -53,6 +53,8 @@ pub struct Generated {
     pub live_reads_code: String,
     /// The `IntoFuture` impls of the operations' builders ([`crate::calls`]).
     pub calls_code: String,
+    /// The rules of the spec's constrained types ([`crate::arguments`]).
+    pub argument_rules: Vec<(String, String)>,
 }
 
 /// Crates the generated code refers to that a build may not have:
@@ -98,10 +100,11 @@ impl Generated {
              /// `info.version` of the spec, sent as the `api-version` header.\n\
              pub const SPEC_VERSION: &str = {:?};\n\
              /// The spec's first server URL: the default endpoint.\n\
-             pub const SPEC_SERVER_URL: Option<&str> = {server};\n{}",
+             pub const SPEC_SERVER_URL: Option<&str> = {server};\n{}{}",
             self.info.title,
             self.info.version,
             crate::operations::render(&self.operations),
+            crate::arguments::render(&self.argument_rules),
         )
     }
 }
@@ -182,6 +185,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let (calls, call_notes) = crate::calls::of(&lowered, &type_names);
     notes.extend(call_notes);
     let calls_code = crate::calls::render(&calls);
+    let argument_rules = crate::arguments::rules(&lowered, &type_names);
     let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
     notes.extend(list_notes);
 
@@ -205,6 +209,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         live_client_code,
         live_reads_code,
         calls_code,
+        argument_rules,
     })
 }
 

@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod arguments;
 pub mod calls;
 pub mod error;
 pub mod generate;

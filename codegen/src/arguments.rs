@@ -1,0 +1,125 @@
+//! The rules of the spec's constrained types, so that an argument the
+//! generated builder refuses is reported with the rule it broke (progenitor
+//! says only "conversion to `StreamNameStr` for stream failed").
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// Each named schema with a rule a value can break, by the Rust name of its
+/// type (in `types`), with the rule in words; sorted by name.
+pub fn rules(doc: &Value, types: &BTreeSet<String>) -> Vec<(String, String)> {
+    let mut rules: Vec<(String, String)> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, schema)| {
+            let name = crate::lists::pascal(name).filter(|n| types.contains(n))?;
+            Some((name, rule(schema)?))
+        })
+        .collect();
+    rules.sort();
+    rules.dedup_by(|a, b| a.0 == b.0);
+    rules
+}
+
+/// What `schema` asks of a value, in words; `None` when nothing a value of
+/// its Rust type can break.
+fn rule(schema: &Value) -> Option<String> {
+    let number = |key: &str| schema.get(key).and_then(Value::as_u64);
+    let mut parts = Vec::new();
+    match schema.get("type").and_then(Value::as_str) {
+        Some("string") => {
+            match (number("minLength"), number("maxLength")) {
+                (Some(min), Some(max)) => parts.push(format!("{min} to {max} characters")),
+                (Some(min), None) if min > 0 => parts.push(format!("at least {min} characters")),
+                (_, Some(max)) => parts.push(format!("at most {max} characters")),
+                _ => {}
+            }
+            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+                parts.push(format!("matching `{pattern}`"));
+            }
+        }
+        Some("integer") => {
+            let bound = |key: &str| schema.get(key).and_then(Value::as_i64);
+            match (bound("minimum"), bound("maximum")) {
+                (Some(min), Some(max)) => parts.push(format!("{min} to {max}")),
+                (Some(min), None) if min > 0 => parts.push(format!("at least {min}")),
+                (_, Some(max)) => parts.push(format!("at most {max}")),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let values: Vec<String> = values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| format!("`{v}`"))
+            .collect();
+        parts.push(format!("one of {}", values.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The rules as a sorted Rust table, for the crate's `spec` module. Every
+/// string is an escaped literal.
+pub fn render(rules: &[(String, String)]) -> String {
+    let mut code = String::from(
+        "/// The rule of each constrained type of the spec, by type name, sorted.\n\
+         pub const ARGUMENT_RULES: &[(&str, &str)] = &[\n",
+    );
+    for (name, rule) in rules {
+        let _ = writeln!(code, "    ({name:?}, {rule:?}),");
+    }
+    code.push_str("];\n");
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rules_in_words() {
+        let doc = json!({"components": {"schemas": {
+            "StreamNameStr": {"type": "string", "minLength": 1, "maxLength": 512},
+            "FencingToken": {"type": "string", "maxLength": 36},
+            "Format": {"type": "string", "enum": ["raw", "base64"]},
+            "Code": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2},
+            "u64": {"type": "integer", "minimum": 0},
+            "Plain": {"type": "string"},
+            "NotGenerated": {"type": "string", "maxLength": 1}
+        }}});
+        let types = [
+            "StreamNameStr",
+            "FencingToken",
+            "Format",
+            "Code",
+            "U64",
+            "Plain",
+        ]
+        .map(str::to_owned)
+        .into();
+        let rules = rules(&doc, &types);
+        let rules: Vec<(&str, &str)> = rules
+            .iter()
+            .map(|(n, r)| (n.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("Code", "at least 2 characters, matching `^[a-z]+$`"),
+                ("FencingToken", "at most 36 characters"),
+                ("Format", "one of `raw`, `base64`"),
+                ("StreamNameStr", "1 to 512 characters"),
+            ]
+        );
+        let code = render(&[("A\"".to_owned(), "b\n\"".to_owned())]);
+        syn::parse_file(&code).unwrap();
+    }
+}
