@@ -184,7 +184,7 @@ impl Basin {
     /// while let Some(event) = events.try_next().await? {
     ///     if let LiveEvent::Data(batch) = event {
     ///         for record in batch.records {
-    ///             println!("{}: {:?}", record.seq_num.0, record.body);
+    ///             println!("{}: {:?}", record.seq_num, record.body);
     ///         }
     ///     }
     /// }

@@ -77,11 +77,11 @@ mod scripted {
             match event {
                 Ok(LiveEvent::Data(batch)) => {
                     let batch: types::ReadBatch = batch;
-                    seq_nums.extend(batch.records.iter().map(|r| r.seq_num.0));
+                    seq_nums.extend(batch.records.iter().map(|r| r.seq_num));
                 }
                 Ok(LiveEvent::Ping(heartbeat)) => {
                     let tail: types::StreamPosition = heartbeat.tail().unwrap();
-                    assert_eq!(tail.seq_num.0, 9);
+                    assert_eq!(tail.seq_num, 9);
                     pings += 1;
                 }
                 Ok(other) => panic!("{other:?}"),

@@ -315,14 +315,14 @@ async fn a_stream_lifecycle_through_the_generated_operations() -> Result<(), Err
             .body(types::builder::AppendInput::default().records(records))
             .send()
             .await?;
-        assert_eq!((ack.start.seq_num.0, ack.end.seq_num.0), (0, 3));
+        assert_eq!((ack.start.seq_num, ack.end.seq_num), (0, 3));
 
         let batch = api.read().stream("s1").seq_num(0).send().await?;
         let bodies: Vec<_> = batch.records.iter().map(|r| r.body.as_deref()).collect();
         assert_eq!(bodies, [Some(&b"a"[..]), Some(b"b"), Some(b"c")]);
 
         let tail = api.check_tail().stream("s1").send().await?;
-        assert_eq!(tail.tail.seq_num.0, 3);
+        assert_eq!(tail.tail.seq_num, 3);
 
         let listed = api.list_streams().send().await?;
         let names: Vec<&str> = listed.streams.iter().map(|s| s.name.as_str()).collect();
@@ -616,7 +616,7 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
             match event {
                 LiveEvent::Data(batch) => {
                     for record in batch.records {
-                        assert_eq!(record.seq_num.0, next, "in order, none lost or repeated");
+                        assert_eq!(record.seq_num, next, "in order, none lost or repeated");
                         let body = record.body.unwrap_or_default();
                         assert_eq!(body.as_bytes(), next.to_be_bytes(), "record {next}");
                         next += 1;

@@ -141,12 +141,13 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     notes.extend(crate::records::as_bytes(&mut doc));
     lower::error_bodies_as_bytes(&mut doc);
     let lowered = doc.clone();
+    let aliases = lower::unsigned_aliases(&lowered);
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc).map_err(|e| {
         CodegenError::Invalid(format!("not an OpenAPI 3.0 document after lowering: {e}"))
     })?;
 
     let code = without_panics(move || {
-        let mut generator = progenitor::Generator::new(&settings());
+        let mut generator = progenitor::Generator::new(&settings(&aliases));
         let tokens = generator
             .generate_tokens(&spec)
             .map_err(|e| CodegenError::Generator(e.to_string()))?;
@@ -159,7 +160,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         let type_names: std::collections::BTreeSet<String> =
             types.iter_types().map(|t| t.name()).collect();
         // The live client: its schemas are the main client's types.
-        let mut live_settings = settings();
+        let mut live_settings = settings(&aliases);
         for name in &type_names {
             live_settings.with_replacement(
                 name,
@@ -214,8 +215,16 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
 }
 
 /// progenitor's settings for both clients.
-fn settings() -> progenitor::GenerationSettings {
+fn settings(aliases: &[(String, &str)]) -> progenitor::GenerationSettings {
     let mut settings = progenitor::GenerationSettings::new();
+    for (name, rust) in aliases {
+        let impls = [
+            progenitor::TypeImpl::Default,
+            progenitor::TypeImpl::Display,
+            progenitor::TypeImpl::FromStr,
+        ];
+        settings.with_replacement(name, rust, impls.into_iter());
+    }
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_derive("schemars::JsonSchema")
