@@ -13,7 +13,9 @@
 
 #[cfg(not(s2_operation = "read"))]
 fn main() {
-    println!("live-read: skipped: the client was built from a spec without `read` (set S2_OPENAPI_SPEC)");
+    println!(
+        "live-read: skipped: the client was built from a spec without `read` (set S2_OPENAPI_SPEC)"
+    );
 }
 
 #[cfg(s2_operation = "read")]
@@ -50,10 +52,12 @@ mod live {
     }
 
     fn s2_lite() -> Option<S2Lite> {
-        let bin = std::env::var_os("S2_LITE_BIN").map(PathBuf::from).or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/s2-openapi/s2-lite-0.43.4/bin/server"))
-        })?;
+        let bin = std::env::var_os("S2_LITE_BIN")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .map(|h| PathBuf::from(h).join(".cache/s2-openapi/s2-lite-0.43.4/bin/server"))
+            })?;
         if !bin.is_file() {
             return None;
         }
@@ -125,9 +129,8 @@ mod live {
         let raw = reqwest::Client::new();
         let url = format!("{}/v1/streams/s/records?seq_num=0&count={records}", s2.1);
         let endpoints = s2_sdk::types::S2Endpoints::for_endpoint(&s2.1).unwrap();
-        let sdk =
-            s2_sdk::S2::new(s2_sdk::types::S2Config::new("bench").with_endpoints(endpoints))
-                .unwrap();
+        let sdk = s2_sdk::S2::new(s2_sdk::types::S2Config::new("bench").with_endpoints(endpoints))
+            .unwrap();
         let (mut t_crate, mut t_raw, mut t_sdk) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             t_raw.push(timed(records, read_raw(&raw, &url, records)).await);

@@ -92,7 +92,7 @@ pub struct RequestLayer {
     report: Option<Arc<Mutex<CallReport>>>,
     /// Whether the answers are event streams (the live client's layer):
     /// sent with `Accept: text/event-stream`, with no per-attempt timeout
-    /// on the body ([`crate::live`] watches for silence instead).
+    /// on the body (the live read watches for silence instead).
     event_stream: bool,
 }
 
