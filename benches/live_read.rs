@@ -5,7 +5,7 @@
 //! `Basin::live`, against a plain reqwest loop reading the same request
 //! with the same SSE parser (`eventsource-stream`) into the same types,
 //! and S2's own SDK (`s2-sdk`, its read session: a peer, not a target).
-//! Rounds alternate; each figure is the median round. The last lines are
+//! Rounds turn the order; each figure is the median round. The last lines are
 //! `name: value`, throughput ratios against the reqwest loop.
 
 // A benchmark: failures are bugs to see, not to handle.
@@ -132,10 +132,15 @@ mod live {
         let sdk = s2_sdk::S2::new(s2_sdk::types::S2Config::new("bench").with_endpoints(endpoints))
             .unwrap();
         let (mut t_crate, mut t_raw, mut t_sdk) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            t_raw.push(timed(records, read_raw(&raw, &url, records)).await);
-            t_crate.push(timed(records, read_crate(&basin, records)).await);
-            t_sdk.push(timed(records, read_sdk(&sdk, records)).await);
+        // The order turns each round, so that none always goes first.
+        for round in 0..ROUNDS {
+            for turn in 0..3 {
+                match (round + turn) % 3 {
+                    0 => t_raw.push(timed(records, read_raw(&raw, &url, records)).await),
+                    1 => t_crate.push(timed(records, read_crate(&basin, records)).await),
+                    _ => t_sdk.push(timed(records, read_sdk(&sdk, records)).await),
+                }
+            }
         }
         let (c, r, s) = (median(t_crate), median(t_raw), median(t_sdk));
         println!(
