@@ -480,7 +480,8 @@ impl RequestLayer {
 macro_rules! hooks {
     ($client:ty) => {
         impl ClientHooks<RequestLayer> for $client {
-            /// Refuses what must not be sent ([`RequestLayer::refusal`]).
+            /// Refuses what must not be sent: a per-basin operation on the
+            /// account's handle, or a stopped or overdue bulk run's request.
             async fn pre<E>(
                 &self,
                 request: &mut reqwest::Request,

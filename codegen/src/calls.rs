@@ -107,7 +107,12 @@ pub fn render(calls: &[Call]) -> String {
              \x20   type Output = Result<{output}, Error>;\n\
              \x20   type IntoFuture = ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Self::Output> + Send + 'a>>;\n\
              \x20   fn into_future(self) -> Self::IntoFuture {{\n\
-             \x20       Box::pin(async move {{ Ok(self.send().await?.into_inner()) }})\n\
+             \x20       Box::pin(async move {{\n\
+             \x20           self.send()\n\
+             \x20               .await\n\
+             \x20               .map(progenitor_client::ResponseValue::into_inner)\n\
+             \x20               .map_err(Error::from)\n\
+             \x20       }})\n\
              \x20   }}\n\
              }}\n",
             id = call.id,
