@@ -61,19 +61,28 @@ pub trait CursorList<'a>: Sized + Send + 'a {
     where
         Self: Clone,
     {
-        stream::try_unfold(Some(self), |next| async move {
-            let Some(request) = next else {
+        // The request for the next page, and the cursor it starts after.
+        let first: Option<(Self, Option<String>)> = Some((self, None));
+        stream::try_unfold(first, |next| async move {
+            let Some((request, after)) = next else {
                 return Ok(None);
             };
             let page = request.clone().fetch().await?;
             let next = match Self::items_of(&page).last() {
-                Some(last) if Self::has_more(&page) => Some(request.after(Self::cursor(last))),
-                // More promised and no item to continue after: taking it at
-                // its word would ask for the same page forever.
+                Some(last) if Self::has_more(&page) => {
+                    let cursor = Self::cursor(last);
+                    // A page ending where the one before did would be
+                    // asked for forever.
+                    if after.as_ref() == Some(&cursor) {
+                        return Err(contradiction("two pages of a list ended at the same item"));
+                    }
+                    Some((request.after(cursor.clone()), Some(cursor)))
+                }
+                // More promised and no item to continue after.
                 None if Self::has_more(&page) => {
-                    return Err(Error::InvalidBody(InvalidBody::contradiction(
+                    return Err(contradiction(
                         "a page of a list said `has_more` and held no item",
-                    )));
+                    ));
                 }
                 _ => None,
             };
@@ -91,6 +100,10 @@ pub trait CursorList<'a>: Sized + Send + 'a {
             .map_ok(|page| stream::iter(Self::into_items(page).into_iter().map(Ok)))
             .try_flatten()
     }
+}
+
+fn contradiction(what: &str) -> Error {
+    Error::InvalidBody(InvalidBody::contradiction(what))
 }
 
 include!(concat!(env!("OUT_DIR"), "/lists.rs"));

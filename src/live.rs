@@ -8,17 +8,19 @@
 //! per-attempt timeout (a live read lasts as long as it lasts); here:
 //!
 //! - a heartbeat watchdog: S2 sends a `ping` every 5 to 15 s, so
-//!   [`HEARTBEAT_TIMEOUT`] without any event (or without an answer to the
+//!   [`HEARTBEAT_TIMEOUT`] without a byte (or without an answer to the
 //!   request) is a dropped connection;
-//! - after a dropped connection, a body that breaks off, or a retryable
-//!   `error` event, the read is sent again with `Last-Event-ID` naming the
-//!   last data event received: S2 resumes after it and counts the records
-//!   and bytes already delivered against the request's limits, so no
-//!   record is lost or repeated. Reconnections without a new event between
-//!   them are bounded and spaced by the client's [`RetryPolicy`]; each
-//!   request's own failures are retried by the request layer;
+//! - after a dropped connection, a body that breaks off, a retryable
+//!   `error` event, or (once connected) a request failing transiently
+//!   after the request layer's retries, the read is sent again with
+//!   `Last-Event-ID` naming the last data event received (before any, the
+//!   record before the tail a `ping` reported): S2 resumes after it and
+//!   counts the records and bytes already delivered against the request's
+//!   limits, so no record is lost or repeated. Reconnections are spaced and
+//!   bounded by the client's [`RetryPolicy`], counted afresh after a data
+//!   event or a connection that lasted a heartbeat window;
 //! - an `error` event that is not retryable ends the stream with S2's
-//!   typed error; `[DONE]` ends it.
+//!   typed error, as does a first request that fails; `[DONE]` ends it.
 //!
 //! Events are parsed by `eventsource-stream` (see `docs/design.md`).
 //!
@@ -28,9 +30,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use bytes::Bytes;
 use eventsource_stream::{EventStreamError, Eventsource as _};
 use futures_util::{Stream, StreamExt as _, stream};
+use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 
 use crate::error::{ApiError, Error, InvalidBody};
 use crate::retry::RetryPolicy;
@@ -64,9 +69,7 @@ pub trait LiveRead<'a>: Clone + Send + 'a {
     fn resume_after(self, last_event_id: String) -> Self;
     /// Sends the request; the answer's body is the event stream.
     #[doc(hidden)]
-    fn connect(
-        self,
-    ) -> impl Future<Output = Result<progenitor_client::ByteStream, Error>> + Send + 'a;
+    fn connect(self) -> impl Future<Output = Result<ResponseValue<ByteStream>, Error>> + Send + 'a;
 }
 
 /// One event of a live read.
@@ -112,9 +115,10 @@ impl<D, P> LiveEvent<D, P> {
     }
 }
 
+/// The events of one connection.
 type Events<'a> = std::pin::Pin<
     Box<
-        dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<reqwest::Error>>>
+        dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<BodyError>>>
             + Send
             + 'a,
     >,
@@ -124,12 +128,17 @@ type Events<'a> = std::pin::Pin<
 struct Session<'a, R> {
     request: R,
     policy: RetryPolicy,
-    /// The id of the last data event received.
+    /// The id to resume after: the last data event's, or, before any, the
+    /// record before the tail a heartbeat reported.
     last_event_id: Option<String>,
     events: Option<Events<'a>>,
-    /// Reconnections since the last event.
-    reconnects: u32,
-    backoffs: Box<dyn Iterator<Item = Duration> + Send + 'a>,
+    /// Whether a connection was ever made: after one, a request that fails
+    /// is reconnected like a dropped connection.
+    connected: bool,
+    connected_at: Instant,
+    /// The waits left before giving up, since the read last made progress
+    /// (`None`: the policy's, in full).
+    backoffs: Option<Box<dyn Iterator<Item = Duration> + Send + 'a>>,
 }
 
 /// What one step of a session came to.
@@ -160,39 +169,33 @@ pub(crate) fn events<'a, R: LiveRead<'a>>(
     live: &'a crate::generated::live::Client,
     request: impl FnOnce(&'a crate::generated::live::Client) -> R,
 ) -> impl Stream<Item = Result<LiveEvent<R::Data, R::Ping>, Error>> + Send + 'a {
-    let policy = live.inner.retry_policy().clone();
-    let request = request(live);
-    let backoffs = Box::new(policy.backoffs());
     let session = Session {
-        request,
-        policy,
+        request: request(live),
+        policy: live.inner.retry_policy().clone(),
         last_event_id: None,
         events: None,
-        reconnects: 0,
-        backoffs,
+        connected: false,
+        connected_at: Instant::now(),
+        backoffs: None,
     };
     stream::try_unfold(session, |mut session| async move {
         loop {
             match session.step().await {
-                Step::Event(event) => {
-                    session.reconnects = 0;
-                    session.backoffs = Box::new(session.policy.backoffs());
-                    return Ok(Some((event, session)));
-                }
+                Step::Event(event) => return Ok(Some((event, session))),
                 Step::Done => return Ok(None),
                 Step::Fail(error) => return Err(error),
                 Step::Reconnect(error) => {
                     session.events = None;
-                    session.reconnects += 1;
-                    let backoff = session.backoffs.next();
-                    match backoff {
-                        Some(wait) if session.reconnects < session.policy.max_attempts => {
-                            tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64,
-                                "live read: reconnecting");
-                            tokio::time::sleep(session.policy.wait(wait, None)).await;
-                        }
-                        _ => return Err(error),
-                    }
+                    let policy = &session.policy;
+                    let backoffs = session
+                        .backoffs
+                        .get_or_insert_with(|| Box::new(policy.backoffs()));
+                    let Some(wait) = backoffs.next() else {
+                        return Err(error);
+                    };
+                    tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64,
+                        "live read: reconnecting");
+                    tokio::time::sleep(wait).await;
                 }
             }
         }
@@ -204,36 +207,30 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
     async fn step(&mut self) -> Step<LiveEvent<R::Data, R::Ping>> {
         let events = match &mut self.events {
             Some(events) => events,
-            None => {
-                let request = match &self.last_event_id {
-                    Some(id) => self.request.clone().resume_after(id.clone()),
-                    None => self.request.clone(),
-                };
-                match tokio::time::timeout(HEARTBEAT_TIMEOUT, request.connect()).await {
-                    Ok(Ok(body)) => self.events.insert(body.into_inner().eventsource().boxed()),
-                    // The request layer has retried what may be retried.
-                    Ok(Err(error)) => return Step::Fail(error),
-                    Err(_) => return Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT)),
-                }
-            }
+            None => match self.connect().await {
+                Ok(events) => self.events.insert(events),
+                Err(step) => return step,
+            },
         };
         loop {
-            let event = match tokio::time::timeout(HEARTBEAT_TIMEOUT, events.next()).await {
-                Err(_) => return Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT)),
-                Ok(None) => {
+            let event = match events.next().await {
+                None => {
                     return Step::Reconnect(Error::InvalidBody(InvalidBody::contradiction(
                         "the event stream ended without `[DONE]`",
                     )));
                 }
-                Ok(Some(Err(EventStreamError::Transport(e)))) => {
+                Some(Err(EventStreamError::Transport(BodyError::Silent))) => {
+                    return Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT));
+                }
+                Some(Err(EventStreamError::Transport(BodyError::Transport(e)))) => {
                     return Step::Reconnect(Error::from_reqwest(e));
                 }
-                Ok(Some(Err(e))) => {
+                Some(Err(e)) => {
                     return Step::Fail(Error::InvalidBody(InvalidBody::contradiction(&format!(
                         "the event stream is malformed: {e}"
                     ))));
                 }
-                Ok(Some(Ok(event))) => event,
+                Some(Ok(event)) => event,
             };
             if event.data == DONE {
                 return Step::Done;
@@ -244,25 +241,29 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                         Ok(data) => data,
                         Err(e) => return Step::Fail(e),
                     };
+                    // The parser keeps the last id seen; S2 gives every
+                    // data event one.
                     if !event.id.is_empty() {
                         self.last_event_id = Some(event.id);
                     }
+                    self.backoffs = None;
                     return Step::Event(LiveEvent::Data(data));
                 }
                 PING_EVENT => {
-                    let heartbeat = decode(&event.data).and_then(
-                        |fields: serde_json::Map<String, serde_json::Value>| {
-                            let data = serde_json::from_value::<R::Ping>(
-                                serde_json::Value::Object(fields.clone()),
-                            )
-                            .map_err(|e| invalid(&event.data, e))?;
-                            Ok(Heartbeat { data, fields })
-                        },
-                    );
-                    return match heartbeat {
-                        Ok(heartbeat) => Step::Event(LiveEvent::Ping(heartbeat)),
-                        Err(e) => Step::Fail(e),
+                    let Some(heartbeat) = heartbeat::<R::Ping>(&event.data) else {
+                        // Still a sign of life: the watchdog saw its bytes.
+                        tracing::debug!(data = %event.data, "live read: a heartbeat not as the spec says");
+                        continue;
                     };
+                    if self.last_event_id.is_none() {
+                        self.last_event_id = resume_at_tail(&heartbeat);
+                    }
+                    // A connection that stayed up for a heartbeat window
+                    // is healthy: its drop starts a new count.
+                    if self.connected_at.elapsed() >= HEARTBEAT_TIMEOUT {
+                        self.backoffs = None;
+                    }
+                    return Step::Event(LiveEvent::Ping(heartbeat));
                 }
                 ERROR_EVENT => {
                     let error = Error::Api(ApiError::from_event(event.data.as_bytes()));
@@ -277,14 +278,121 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
             }
         }
     }
+
+    /// Sends the request (resuming after the last event received) and
+    /// returns its events; or what to do instead.
+    async fn connect(&mut self) -> Result<Events<'a>, Step<LiveEvent<R::Data, R::Ping>>> {
+        let request = match &self.last_event_id {
+            Some(id) => self.request.clone().resume_after(id.clone()),
+            None => self.request.clone(),
+        };
+        let response = match tokio::time::timeout(HEARTBEAT_TIMEOUT, request.connect()).await {
+            Ok(Ok(response)) => response,
+            // The request layer has retried what it may; a live read that
+            // was under way keeps trying while the failure is transient.
+            Ok(Err(error)) if self.connected && error.is_retryable() => {
+                return Err(Step::Reconnect(error));
+            }
+            Ok(Err(error)) => return Err(Step::Fail(error)),
+            Err(_) => return Err(Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT))),
+        };
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        if !content_type.starts_with("text/event-stream") {
+            return Err(Step::Fail(Error::InvalidBody(InvalidBody::contradiction(
+                &format!("a live read was answered with {content_type:?}, not an event stream"),
+            ))));
+        }
+        self.connected = true;
+        self.connected_at = Instant::now();
+        Ok(watched(response.into_inner()).eventsource().boxed())
+    }
+}
+
+/// Why a connection's body stopped.
+#[derive(Debug)]
+enum BodyError {
+    Transport(reqwest::Error),
+    /// Nothing arrived for [`HEARTBEAT_TIMEOUT`].
+    Silent,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport(e) => e.fmt(f),
+            Self::Silent => f.write_str("no bytes for the heartbeat window"),
+        }
+    }
+}
+
+/// UTF-8's byte order mark, which an event stream may begin with.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// `body`, each chunk within [`HEARTBEAT_TIMEOUT`] (silence counts in
+/// bytes, so a large batch arriving slowly is not silence), without a
+/// leading byte order mark: `eventsource-stream` 0.2.3 strips one by
+/// slicing a `str` at byte 1, which panics.
+fn watched(body: ByteStream) -> impl Stream<Item = Result<Bytes, BodyError>> + Send {
+    let start: Option<Vec<u8>> = Some(Vec::new());
+    stream::unfold(Some((body, start)), |state| async move {
+        let (mut body, mut start) = state?;
+        loop {
+            let chunk = match tokio::time::timeout(HEARTBEAT_TIMEOUT, body.next()).await {
+                Err(_) => return Some((Err(BodyError::Silent), None)),
+                Ok(Some(Err(e))) => return Some((Err(BodyError::Transport(e)), None)),
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) => {
+                    let rest = start.take().filter(|s| !s.is_empty())?;
+                    return Some((Ok(Bytes::from(rest)), Some((body, None))));
+                }
+            };
+            let Some(mut head) = start.take() else {
+                return Some((Ok(chunk), Some((body, None))));
+            };
+            head.extend_from_slice(&chunk);
+            if head.len() < BOM.len() && BOM.starts_with(&head) {
+                start = Some(head);
+                continue;
+            }
+            let head = Bytes::from(head);
+            let head = match head.starts_with(BOM) {
+                true => head.slice(BOM.len()..),
+                false => head,
+            };
+            return Some((Ok(head), Some((body, None))));
+        }
+    })
+}
+
+/// A heartbeat's data, as the spec's type and as sent; `None` when it is
+/// not the spec's type.
+fn heartbeat<P: DeserializeOwned>(data: &str) -> Option<Heartbeat<P>> {
+    let value: serde_json::Value = serde_json::from_str(data).ok()?;
+    let parsed = P::deserialize(&value).ok()?;
+    let serde_json::Value::Object(fields) = value else {
+        return None;
+    };
+    Some(Heartbeat {
+        data: parsed,
+        fields,
+    })
+}
+
+/// Before any data event, where to resume so that records appended while
+/// disconnected are not skipped: after the record before the tail the
+/// heartbeat reports (S2's event id: `seq_num,count,bytes`, with nothing
+/// delivered yet). `None` while the stream is empty.
+fn resume_at_tail<P>(heartbeat: &Heartbeat<P>) -> Option<String> {
+    let next = heartbeat.fields.get("tail")?.get("seq_num")?.as_u64()?;
+    Some(format!("{},0,0", next.checked_sub(1)?))
 }
 
 fn decode<T: DeserializeOwned>(data: &str) -> Result<T, Error> {
-    serde_json::from_str(data).map_err(|e| invalid(data, e))
-}
-
-fn invalid(data: &str, e: serde_json::Error) -> Error {
-    Error::InvalidBody(InvalidBody::new(data.as_bytes(), e))
+    serde_json::from_str(data).map_err(|e| Error::InvalidBody(InvalidBody::new(data.as_bytes(), e)))
 }
 
 include!(concat!(env!("OUT_DIR"), "/live_reads.rs"));

@@ -127,7 +127,7 @@ impl fmt::Debug for RecordBytes {
 
 impl serde::Serialize for RecordBytes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&STANDARD.encode(&self.0))
+        serializer.collect_str(&base64::display::Base64Display::new(&self.0, &STANDARD))
     }
 }
 

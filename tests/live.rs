@@ -241,4 +241,109 @@ mod scripted {
         assert!(matches!(error, Some(Error::InvalidBody(_))), "{error:?}");
         assert_eq!(server.count(), 3, "the policy's 3 attempts");
     }
+
+    /// An event stream may begin with a byte order mark, whole or split
+    /// across chunks: it is skipped (the parser would panic on it).
+    #[tokio::test]
+    async fn a_byte_order_mark_is_skipped() {
+        let events = format!("{}{}", batch(0..1), done()).into_bytes();
+        let whole = [b"\xef\xbb\xbf".to_vec(), events.clone()].concat();
+        let split = vec![
+            (Duration::ZERO, b"\xef\xbb".to_vec()),
+            (Duration::ZERO, [b"\xbf".to_vec(), events].concat()),
+        ];
+        for reply in [
+            Reply::status(200)
+                .header("content-type", "text/event-stream")
+                .body(whole),
+            Reply::status(200)
+                .header("content-type", "text/event-stream")
+                .in_parts(split),
+        ] {
+            let server = Recorder::always(reply).await;
+            let (seq_nums, _, error) = read_all(&server).await;
+            assert!(error.is_none(), "{error:?}");
+            assert_eq!(seq_nums, [0]);
+        }
+    }
+
+    /// Dropped before any batch, a read that reached the tail resumes after
+    /// the record before the tail the heartbeat reported, so records
+    /// appended meanwhile are not skipped.
+    #[tokio::test]
+    async fn before_any_batch_a_read_resumes_at_the_tail_a_ping_reported() {
+        let ping_at = |tail: u64| {
+            format!(
+                "event: ping\ndata: {{\"timestamp\":1,\"tail\":{{\"seq_num\":{tail},\"timestamp\":2}}}}\n\n"
+            )
+        };
+        let server = Recorder::start(move |r| match r.headers.get("last-event-id") {
+            None => Reply::events(&[ping_at(5)]),
+            Some(_) => Reply::events(&[batch(5..6), done()]),
+        })
+        .await;
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        let events = basin.live(|live| live.read().stream("s"));
+        let events: Vec<_> = events.collect().await;
+        assert!(events.iter().all(Result::is_ok), "{events:?}");
+        assert_eq!(last_event_ids(&server), [None, Some("4,0,0".to_owned())]);
+    }
+
+    /// Once a read is under way, a request that still fails transiently
+    /// after the layer's retries (a restarting server) is sent again.
+    #[tokio::test]
+    async fn an_unavailable_server_during_a_read_is_waited_for() {
+        let server = Recorder::start({
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            move |_| match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Reply::events(&[batch(0..1)]),
+                1..=3 => Reply::error_info(503, "unavailable", "restarting"),
+                _ => Reply::events(&[batch(1..2), done()]),
+            }
+        })
+        .await;
+        let (seq_nums, _, error) = read_all(&server).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(seq_nums, [0, 1]);
+        assert_eq!(
+            server.count(),
+            5,
+            "3 attempts by the layer, then a reconnection"
+        );
+    }
+
+    /// Heartbeats alone do not keep a failing read reconnecting forever.
+    #[tokio::test]
+    async fn pings_do_not_reset_the_reconnection_count() {
+        let server = Recorder::always(Reply::events(&[ping()])).await;
+        let (seq_nums, pings, error) = read_all(&server).await;
+        assert!(seq_nums.is_empty());
+        assert_eq!(pings, 3);
+        assert!(matches!(error, Some(Error::InvalidBody(_))), "{error:?}");
+        assert_eq!(server.count(), 3);
+    }
+
+    /// A heartbeat that is not the spec's type is a sign of life, not an
+    /// error.
+    #[tokio::test]
+    async fn a_heartbeat_not_as_the_spec_says_is_skipped() {
+        let odd_ping = "event: ping\ndata: {\"unexpected\":true}\n\n".to_owned();
+        let server = Recorder::always(Reply::events(&[odd_ping, batch(0..1), done()])).await;
+        let (seq_nums, pings, error) = read_all(&server).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!((seq_nums, pings), (vec![0], 0));
+    }
+
+    /// An answer that is not an event stream (a proxy ignoring `Accept`)
+    /// ends the read with a clear error, without retrying.
+    #[tokio::test]
+    async fn an_answer_that_is_not_an_event_stream_is_an_error() {
+        let server = Recorder::always(Reply::json(200, r#"{"records":[]}"#)).await;
+        let (_, _, error) = read_all(&server).await;
+        let error = error.expect("an error");
+        assert!(matches!(error, Error::InvalidBody(_)), "{error:?}");
+        let chain = crate::support::chain(&error).join(": ");
+        assert!(chain.contains("not an event stream"), "{chain}");
+        assert_eq!(server.count(), 1);
+    }
 }

@@ -341,4 +341,28 @@ mod whole_api {
         assert!(matches!(err, Error::InvalidBody(_)), "{err:?}");
         assert_eq!(server.count(), 1);
     }
+
+    /// A page that ends where the one before ended ends the stream with an
+    /// error, rather than asking for the same page forever.
+    #[cfg(s2_operation = "list_streams")]
+    #[tokio::test]
+    async fn a_list_cursor_that_does_not_move_is_an_error() {
+        use futures_util::TryStreamExt as _;
+        use s2_openapi::CursorList as _;
+        use support::{Recorder, Reply};
+
+        let page =
+            r#"{"streams":[{"name":"p-a","created_at":"2026-01-01T00:00:00Z"}],"has_more":true}"#;
+        let server = Recorder::always(Reply::json(200, page)).await;
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        let err = basin
+            .generated()
+            .list_streams()
+            .items()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidBody(_)), "{err:?}");
+        assert_eq!(server.count(), 2);
+    }
 }

@@ -113,39 +113,22 @@ fn cursor_operation(doc: &Value, item: &Value, op: &Value) -> Option<CursorOpera
     })
 }
 
-/// progenitor's and typify's name for a snake_case id or an already
-/// PascalCase schema name; `None` for anything else, which is left out
-/// rather than guessed.
+/// progenitor's and typify's Rust name for an operation id or a schema
+/// name (both apply heck's PascalCase), for a name of ASCII letters,
+/// digits and underscores that begins with a letter; `None` for any other,
+/// which is left out rather than guessed.
 pub(crate) fn pascal(name: &str) -> Option<String> {
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return None;
-    }
-    Some(
-        name.split('_')
-            .filter(|part| !part.is_empty())
-            .map(|part| {
-                let mut chars = part.chars();
-                chars.next().map_or_else(String::new, |first| {
-                    first.to_ascii_uppercase().to_string() + chars.as_str()
-                })
-            })
-            .collect(),
-    )
+    use heck::ToPascalCase as _;
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    plain.then(|| name.to_pascal_case())
 }
 
-/// A property name that is the same Rust field name.
+/// A property name that is the same Rust field name: already snake_case,
+/// and an identifier (not a keyword).
 fn field(name: &str) -> Option<&str> {
-    const KEYWORDS: [&str; 8] = [
-        "type", "ref", "match", "self", "super", "crate", "mod", "use",
-    ];
-    (name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !KEYWORDS.contains(&name))
-    .then_some(name)
+    use heck::ToSnakeCase as _;
+    (name == name.to_snake_case() && syn::parse_str::<syn::Ident>(name).is_ok()).then_some(name)
 }
 
 /// The `CursorList` impls for `operations`, for `include!` in the crate's
@@ -277,6 +260,22 @@ mod tests {
             let mut doc = doc();
             change(&mut doc);
             assert!(of(&doc).is_empty(), "{why}");
+        }
+    }
+
+    #[test]
+    fn rust_names_as_progenitor_makes_them() {
+        assert_eq!(pascal("list_streams").as_deref(), Some("ListStreams"));
+        assert_eq!(pascal("listHTTP").as_deref(), Some("ListHttp"));
+        assert_eq!(
+            pascal("ListStreamsResponse").as_deref(),
+            Some("ListStreamsResponse")
+        );
+        assert_eq!(pascal("u64").as_deref(), Some("U64"));
+        assert_eq!(pascal("list-streams"), None);
+        assert_eq!(field("has_more"), Some("has_more"));
+        for not_a_field in ["type", "as", "in", "async", "hasMore", "a-b"] {
+            assert_eq!(field(not_a_field), None, "{not_a_field}");
         }
     }
 }

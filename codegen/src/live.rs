@@ -151,7 +151,14 @@ fn events(id: &str, schema: &Value) -> Option<LiveOperation> {
     let mut data_event = None;
     let mut ping = None;
     for variant in variants {
-        let name = variant.pointer("/properties/event/enum/0")?.as_str()?;
+        // The event's name: a one-value enum, or (OpenAPI 3.1) a `const`.
+        let Some(name) = variant
+            .pointer("/properties/event/enum/0")
+            .or_else(|| variant.pointer("/properties/event/const"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
         let data = variant
             .pointer("/properties/data/$ref")
             .and_then(Value::as_str)
@@ -207,8 +214,8 @@ pub fn render(
              \x20   type Ping = {ping};\n\
              \x20   const DATA_EVENT: &'static str = {event:?};\n\
              \x20   fn resume_after(self, last_event_id: String) -> Self {{ self.last_event_id(last_event_id) }}\n\
-             \x20   async fn connect(self) -> Result<progenitor_client::ByteStream, Error> {{\n\
-             \x20       Ok(self.send().await?.into_inner())\n\
+             \x20   async fn connect(self) -> Result<ResponseValue<ByteStream>, Error> {{\n\
+             \x20       Ok(self.send().await?)\n\
              \x20   }}\n\
              }}\n",
             id = op.id,

@@ -48,17 +48,13 @@ pub fn as_bytes(doc: &mut Value) -> Vec<String> {
     let snapshot = doc.clone();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            // Declared on the path, the header is every operation's there.
+            let on_path = without_format(item.get_mut("parameters"), &snapshot);
             for (method, op) in item.iter_mut() {
                 if !HTTP_METHODS.contains(&method.as_str()) {
                     continue;
                 }
-                let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut)
-                else {
-                    continue;
-                };
-                let before = parameters.len();
-                parameters.retain(|p| !is_format_header(resolve(&snapshot, p)));
-                if parameters.len() == before {
+                if !without_format(op.get_mut("parameters"), &snapshot) && !on_path {
                     continue;
                 }
                 let name = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
@@ -110,6 +106,17 @@ pub fn as_bytes(doc: &mut Value) -> Vec<String> {
         );
     }
     notes
+}
+
+/// Removes the `s2-format` header from `parameters`, and says whether it
+/// was there.
+fn without_format(parameters: Option<&mut Value>, doc: &Value) -> bool {
+    let Some(parameters) = parameters.and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let before = parameters.len();
+    parameters.retain(|p| !is_format_header(resolve(doc, p)));
+    parameters.len() != before
 }
 
 /// Every component schema named by a `$ref` within `value`.
@@ -266,5 +273,21 @@ mod tests {
         let before = doc.clone();
         assert!(as_bytes(&mut doc).is_empty());
         assert_eq!(doc, before);
+    }
+
+    #[test]
+    fn a_header_declared_on_the_path_counts_for_its_operations() {
+        let mut doc = doc();
+        let op = &mut doc["paths"]["/records"];
+        op["parameters"] = op["post"]["parameters"].take();
+        let notes = as_bytes(&mut doc);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(
+            doc["components"]["schemas"]["Rec"]["properties"]["body"],
+            bytes_ref()
+        );
+        let parameters = doc["paths"]["/records"]["parameters"].as_array().unwrap();
+        assert_eq!(parameters.len(), 1);
+        assert_eq!(parameters[0]["name"], "x");
     }
 }
