@@ -39,23 +39,26 @@ impl S2Lite {
             "no s2-lite binary at {:?}: set S2_LITE_BIN, or install it as .ci/run does",
             bin.display()
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::free_port();
         let child = Command::new(&bin)
             .args(["--port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = Self {
+        let mut server = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            // Answering on the port, and still running: the server there is
+            // this one (an s2-lite that could not bind it has exited).
+            let exited = server.child.try_wait().unwrap();
+            assert!(exited.is_none(), "s2-lite exited at start: {exited:?}");
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "s2-lite did not start"

@@ -200,11 +200,22 @@ pub fn client(endpoint: &str) -> s2_openapi::Client {
 /// A free loopback port: bound, then released, so that nothing listens on
 /// it and connecting is refused.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    // Never the same port twice in one process: tests that start a server
+    // on it run in parallel, and the OS may hand a released port out again
+    // before the first server has bound it.
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// An endpoint whose connections are refused: nothing is ever sent.
