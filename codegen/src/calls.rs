@@ -12,9 +12,8 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::lower::HTTP_METHODS;
-use crate::surface::resolve;
-
-const SCHEMA_PREFIX: &str = "#/components/schemas/";
+use crate::lower::is_json_media_type;
+use crate::surface::{resolve, schema_name};
 
 /// One operation and the Rust type of its success.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,11 +71,8 @@ fn output(doc: &Value, op: &Value, types: &BTreeSet<String>) -> Option<String> {
         let content = response.get("content").and_then(Value::as_object);
         match content.and_then(|c| c.iter().next()) {
             None => Some("()".to_owned()),
-            Some((media, body)) if is_json(media) => {
-                let name = body
-                    .pointer("/schema/$ref")?
-                    .as_str()?
-                    .strip_prefix(SCHEMA_PREFIX)?;
+            Some((media, body)) if is_json_media_type(media) => {
+                let name = schema_name(body.get("schema")?)?;
                 let name = crate::lists::pascal(name).filter(|n| types.contains(n))?;
                 Some(format!("crate::generated::types::{name}"))
             }
@@ -86,11 +82,6 @@ fn output(doc: &Value, op: &Value, types: &BTreeSet<String>) -> Option<String> {
     let first = outputs.next()??;
     // One type for every success, or progenitor's own union: left out.
     outputs.all(|o| o.as_ref() == Some(&first)).then_some(first)
-}
-
-fn is_json(media: &str) -> bool {
-    let essence = media.split(';').next().unwrap_or("").trim();
-    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// The `IntoFuture` impls, for `include!` in the crate.

@@ -124,8 +124,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     let wrapper_support = check_wrapper_requirements(&doc);
     let info = spec_info(&doc)?;
     // Before lowering keeps one media type per response.
-    let live_reads = crate::live::of(&doc);
     let mut live_doc = crate::live::spec(&doc);
+    let live_reads = crate::live::of(&live_doc);
     lower::lower(&mut live_doc)?;
     crate::records::as_bytes(&mut live_doc);
     lower::error_bodies_as_bytes(&mut live_doc);

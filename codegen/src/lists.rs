@@ -12,9 +12,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::lower::HTTP_METHODS;
-use crate::surface::resolve;
-
-const SCHEMA_PREFIX: &str = "#/components/schemas/";
+use crate::surface::{resolve, schema_name};
 
 /// One operation with the cursor shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,11 +68,8 @@ fn cursor_operation(doc: &Value, item: &Value, op: &Value) -> Option<CursorOpera
         .iter()
         .filter(|(status, _)| status.starts_with('2'))
         .find_map(|(_, response)| {
-            resolve(doc, response)
-                .pointer("/content/application~1json/schema/$ref")
-                .and_then(Value::as_str)
-        })?
-        .strip_prefix(SCHEMA_PREFIX)?;
+            schema_name(resolve(doc, response).pointer("/content/application~1json/schema")?)
+        })?;
     let page_schema = doc.pointer(&format!("/components/schemas/{page}"))?;
     let required = |schema: &Value, name: &str| {
         schema
@@ -96,10 +91,7 @@ fn cursor_operation(doc: &Value, item: &Value, op: &Value) -> Option<CursorOpera
     if arrays.next().is_some() || !required(page_schema, items) {
         return None;
     }
-    let item = array
-        .pointer("/items/$ref")?
-        .as_str()?
-        .strip_prefix(SCHEMA_PREFIX)?;
+    let item = schema_name(array.get("items")?)?;
     let item_schema = doc.pointer(&format!("/components/schemas/{item}"))?;
     let cursor = ["name", "id"].into_iter().find(|c| {
         item_schema.pointer(&format!("/properties/{c}")).is_some() && required(item_schema, c)

@@ -26,8 +26,6 @@ pub const EVENT_STREAM: &str = "text/event-stream";
 /// The header that resumes an event stream after the event it names.
 pub const LAST_EVENT_ID: &str = "last-event-id";
 
-const SCHEMA_PREFIX: &str = "#/components/schemas/";
-
 /// One operation whose success is an event stream of S2's shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -79,8 +77,7 @@ pub fn spec(doc: &Value) -> Value {
 fn live_operation(doc: &Value, op: &Value) -> Option<Value> {
     let responses = op.get("responses")?.as_object()?;
     let (status, stream) = responses.iter().find_map(|(status, response)| {
-        let response = crate::surface::resolve(doc, response);
-        let media = response.pointer(&format!("/content/{}", EVENT_STREAM.replace('/', "~1")))?;
+        let media = event_stream(crate::surface::resolve(doc, response))?;
         status
             .starts_with('2')
             .then(|| (status.clone(), media.clone()))
@@ -110,12 +107,17 @@ fn live_operation(doc: &Value, op: &Value) -> Option<Value> {
     Some(op)
 }
 
-/// The event-stream operations of `doc` whose events have S2's shape:
-/// a `oneOf` of objects, each with an `event` name (a one-value enum) and
-/// `data`, the one with a required `id` carrying a named schema.
-pub fn of(doc: &Value) -> Vec<LiveOperation> {
+/// The event stream a response offers, if any.
+fn event_stream(response: &Value) -> Option<&Value> {
+    response.get("content")?.get(EVENT_STREAM)
+}
+
+/// The operations of `live` (the document [`spec`] makes) whose events
+/// have S2's shape: a `oneOf` of objects, each with an `event` name (a
+/// one-value enum or a `const`) and `data`, the one with a required `id`
+/// carrying a named schema.
+pub fn of(live: &Value) -> Vec<LiveOperation> {
     let mut found = Vec::new();
-    let live = spec(doc);
     let Some(paths) = live.get("paths").and_then(Value::as_object) else {
         return found;
     };
@@ -130,13 +132,8 @@ pub fn of(doc: &Value) -> Vec<LiveOperation> {
                 .and_then(Value::as_object)
                 .into_iter()
                 .flat_map(|r| r.values())
-                .find_map(|r| {
-                    r.pointer(&format!(
-                        "/content/{}/schema",
-                        EVENT_STREAM.replace('/', "~1")
-                    ))
-                })
-                .map(|s| crate::surface::resolve(doc, s));
+                .find_map(|r| event_stream(r)?.get("schema"))
+                .map(|s| crate::surface::resolve(live, s));
             if let Some(live_op) = schema.and_then(|s| events(id, s)) {
                 found.push(live_op);
             }
@@ -160,9 +157,8 @@ fn events(id: &str, schema: &Value) -> Option<LiveOperation> {
             continue;
         };
         let data = variant
-            .pointer("/properties/data/$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix(SCHEMA_PREFIX));
+            .pointer("/properties/data")
+            .and_then(crate::surface::schema_name);
         let resumable = variant
             .get("required")
             .and_then(Value::as_array)
@@ -290,7 +286,7 @@ mod tests {
 
     #[test]
     fn events_of_s2s_shape() {
-        let ops = of(&doc());
+        let ops = of(&spec(&doc()));
         assert_eq!(
             ops,
             [LiveOperation {
@@ -312,6 +308,6 @@ mod tests {
         // No event with an id: nothing to resume after, no live read.
         let mut doc = doc();
         doc["components"]["schemas"]["Event"]["oneOf"][0]["required"] = json!(["event"]);
-        assert!(of(&doc).is_empty());
+        assert!(of(&spec(&doc)).is_empty());
     }
 }

@@ -454,7 +454,7 @@ fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
     }
 }
 
-fn is_json_media_type(media_type: &str) -> bool {
+pub(crate) fn is_json_media_type(media_type: &str) -> bool {
     let essence = media_type.split(';').next().unwrap_or("").trim();
     essence == "application/json" || essence.ends_with("+json")
 }

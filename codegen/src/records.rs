@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, VecDeque};
 use serde_json::{Value, json};
 
 use crate::lower::HTTP_METHODS;
-use crate::surface::resolve;
+use crate::surface::{SCHEMA_PREFIX, resolve, schema_name};
 
 /// The header naming the JSON encoding of record data.
 pub const FORMAT_HEADER: &str = "s2-format";
@@ -28,8 +28,6 @@ pub const BYTES_SCHEMA: &str = "S2RecordBytes";
 
 /// The Rust type generated for [`BYTES_SCHEMA`].
 pub const BYTES_TYPE: &str = "crate::RecordBytes";
-
-const SCHEMA_PREFIX: &str = "#/components/schemas/";
 
 /// Whether `parameter` (resolved) is the `s2-format` header.
 pub fn is_format_header(parameter: &Value) -> bool {
@@ -123,11 +121,7 @@ fn without_format(parameters: Option<&mut Value>, doc: &Value) -> bool {
 fn collect_refs(value: &Value, into: &mut BTreeSet<String>) {
     match value {
         Value::Object(map) => {
-            if let Some(name) = map
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix(SCHEMA_PREFIX))
-            {
+            if let Some(name) = schema_name(value) {
                 into.insert(name.to_owned());
             }
             map.values().for_each(|v| collect_refs(v, into));
@@ -171,11 +165,7 @@ fn retype_record_data(schema: &mut Value, named_headers: &mut Vec<String>) {
                     .get_mut("headers")
                     .and_then(|h| h.get_mut("items"))
                 {
-                    match items
-                        .get("$ref")
-                        .and_then(Value::as_str)
-                        .and_then(|r| r.strip_prefix(SCHEMA_PREFIX))
-                    {
+                    match schema_name(items) {
                         Some(name) => named_headers.push(name.to_owned()),
                         None => retype_name_value(items),
                     }

@@ -210,6 +210,15 @@ fn line_diff(old: &str, new: &str) -> String {
     out.trim_end().to_owned()
 }
 
+/// Where a `$ref` to a component schema points.
+pub(crate) const SCHEMA_PREFIX: &str = "#/components/schemas/";
+
+/// The name of the component schema `schema` refers to, when it is a
+/// `$ref` to one.
+pub(crate) fn schema_name(schema: &Value) -> Option<&str> {
+    schema.get("$ref")?.as_str()?.strip_prefix(SCHEMA_PREFIX)
+}
+
 /// `value`, or what its `$ref` points to.
 pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value.get("$ref").and_then(Value::as_str) {
