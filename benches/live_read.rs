@@ -11,6 +11,9 @@
 // A benchmark: failures are bugs to see, not to handle.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 #[cfg(not(s2_operation = "read"))]
 fn main() {
     println!(
@@ -30,56 +33,20 @@ fn main() {
 
 #[cfg(s2_operation = "read")]
 mod live {
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use eventsource_stream::Eventsource as _;
     use futures_util::{StreamExt as _, TryStreamExt as _};
-    use s2_openapi::{Client, LiveEvent, types};
+    use s2_openapi::{LiveEvent, types};
+
+    use crate::support::s2_lite::{S2Lite, append, create_basin, create_stream};
 
     const ROUNDS: usize = 7;
     const BATCH: usize = 1000;
     const BODY: usize = 100;
 
-    struct S2Lite(Child, String);
-
-    impl Drop for S2Lite {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    fn s2_lite() -> Option<S2Lite> {
-        let bin = std::env::var_os("S2_LITE_BIN")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(".cache/s2-openapi/s2-lite-0.43.4/bin/server"))
-            })?;
-        if !bin.is_file() {
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args(["--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(S2Lite(child, format!("http://127.0.0.1:{port}")))
-    }
-
     pub async fn run() {
-        let Some(s2) = s2_lite() else {
+        let Some(s2) = S2Lite::start_if_installed() else {
             println!("live-read: skipped: no s2-lite binary (S2_LITE_BIN)");
             return;
         };
@@ -87,48 +54,19 @@ mod live {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(100_000usize);
-        let client = Client::builder()
-            .access_token("bench")
-            .endpoint(&s2.1)
-            .build()
-            .unwrap();
-        let created = client
-            .generated()
-            .create_basin()
-            .body(types::builder::CreateBasinRequest::default().basin("bench-live"))
-            .await;
-        match created {
-            Ok(_) | Err(s2_openapi::Error::InvalidBody(_)) => {}
-            Err(e) => panic!("{e}"),
-        }
-        let basin = client.basin("bench-live").unwrap();
-        basin
-            .generated()
-            .create_stream()
-            .body(types::builder::CreateStreamRequest::default().stream("s"))
-            .await
-            .unwrap();
-        for start in (0..records).step_by(BATCH) {
-            let batch: Vec<types::AppendRecord> = (start..(start + BATCH).min(records))
-                .map(|n| types::AppendRecord {
-                    body: Some(vec![(n % 251) as u8; BODY].into()),
-                    headers: Vec::new(),
-                    timestamp: None,
-                })
-                .collect();
-            basin
-                .generated()
-                .append()
-                .stream("s")
-                .body(types::builder::AppendInput::default().records(batch))
-                .await
-                .unwrap();
-        }
+        let client = s2.client(false);
+        let basin = create_basin(&client, "bench-live").await.unwrap();
+        create_stream(&basin, "s").await.unwrap();
+        let bodies = (0..records).map(|n| vec![(n % 251) as u8; BODY]);
+        append(&basin, "s", bodies, BATCH).await.unwrap();
         println!("live-read: {records} records of {BODY} bytes from s2-lite, {ROUNDS} rounds");
 
         let raw = reqwest::Client::new();
-        let url = format!("{}/v1/streams/s/records?seq_num=0&count={records}", s2.1);
-        let endpoints = s2_sdk::types::S2Endpoints::for_endpoint(&s2.1).unwrap();
+        let url = format!(
+            "{}/v1/streams/s/records?seq_num=0&count={records}",
+            s2.endpoint
+        );
+        let endpoints = s2_sdk::types::S2Endpoints::for_endpoint(&s2.endpoint).unwrap();
         let sdk = s2_sdk::S2::new(s2_sdk::types::S2Config::new("bench").with_endpoints(endpoints))
             .unwrap();
         let (mut t_crate, mut t_raw, mut t_sdk) = (Vec::new(), Vec::new(), Vec::new());

@@ -91,18 +91,6 @@ mod scripted {
         (seq_nums, pings, None)
     }
 
-    fn last_event_ids(server: &Recorder) -> Vec<Option<String>> {
-        server
-            .requests()
-            .iter()
-            .map(|r| {
-                r.headers
-                    .get("last-event-id")
-                    .map(|v| v.to_str().unwrap().to_owned())
-            })
-            .collect()
-    }
-
     #[tokio::test]
     async fn a_live_read_asks_for_events_and_ends_at_done() {
         let server =
@@ -148,7 +136,10 @@ mod scripted {
         let (seq_nums, _, error) = read_all(&server).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(seq_nums, [0, 1]);
-        assert_eq!(last_event_ids(&server), [None, Some("0,1,0".to_owned())]);
+        assert_eq!(
+            server.header_values("last-event-id"),
+            [None, Some("0,1,0".to_owned())]
+        );
     }
 
     #[tokio::test]
@@ -161,7 +152,10 @@ mod scripted {
         let (seq_nums, _, error) = read_all(&server).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(seq_nums, [0, 1, 2, 3], "none lost, none repeated");
-        assert_eq!(last_event_ids(&server), [None, Some("1,2,0".to_owned())]);
+        assert_eq!(
+            server.header_values("last-event-id"),
+            [None, Some("1,2,0".to_owned())]
+        );
     }
 
     #[tokio::test]
@@ -192,7 +186,10 @@ mod scripted {
         assert!(error.is_none(), "{error:?}");
         assert_eq!(seq_nums, [0, 1]);
         let resumed = Some("0,1,0".to_owned());
-        assert_eq!(last_event_ids(&server), [None, resumed.clone(), resumed]);
+        assert_eq!(
+            server.header_values("last-event-id"),
+            [None, resumed.clone(), resumed]
+        );
     }
 
     #[tokio::test]
@@ -286,7 +283,10 @@ mod scripted {
         let events = basin.live(|live| live.read().stream("s"));
         let events: Vec<_> = events.collect().await;
         assert!(events.iter().all(Result::is_ok), "{events:?}");
-        assert_eq!(last_event_ids(&server), [None, Some("4,0,0".to_owned())]);
+        assert_eq!(
+            server.header_values("last-event-id"),
+            [None, Some("4,0,0".to_owned())]
+        );
     }
 
     /// Once a read is under way, a request that still fails transiently

@@ -11,103 +11,17 @@
 // Test helpers unwrap: a failure there is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use s2_openapi::{Client, Error, ErrorCode};
+use s2_openapi::{Error, ErrorCode};
 
 mod support;
 
-struct S2Lite {
-    child: Child,
-    endpoint: String,
-}
-
-impl S2Lite {
-    /// Starts s2-lite; a test that asked for it fails without it.
-    fn start() -> Self {
-        let bin = std::env::var_os("S2_LITE_BIN")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(".cache/s2-openapi/s2-lite-0.43.4/bin/server"))
-            })
-            .unwrap_or_default();
-        assert!(
-            bin.is_file(),
-            "no s2-lite binary at {:?}: set S2_LITE_BIN, or install it as .ci/run does",
-            bin.display()
-        );
-        let port = support::free_port();
-        let child = Command::new(&bin)
-            .args(["--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut server = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        loop {
-            // Answering on the port, and still running: the server there is
-            // this one (an s2-lite that could not bind it has exited).
-            let exited = server.child.try_wait().unwrap();
-            assert!(exited.is_none(), "s2-lite exited at start: {exited:?}");
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "s2-lite did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn client(&self, http2: bool) -> Client {
-        Client::builder()
-            .access_token("s2-lite-ignores-tokens")
-            .endpoint(&self.endpoint)
-            .http2_prior_knowledge(http2)
-            .build()
-            .unwrap()
-    }
-}
-
-/// Creates the basin `name` and returns its handle. Its description may
-/// not decode: the 2025-11-05 spec requires `BasinInfo.scope`, which
-/// s2-lite (0.43.4) omits.
+use support::s2_lite::S2Lite;
 #[cfg(s2_operation = "create_basin")]
-async fn create_basin(client: &Client, name: &str) -> Result<s2_openapi::Basin, Error> {
-    let request = s2_openapi::types::builder::CreateBasinRequest::default().basin(name);
-    match client.generated().create_basin().body(request).await {
-        Ok(_) | Err(Error::InvalidBody(_)) => client.basin(name),
-        Err(e) => Err(e),
-    }
-}
-
-/// Creates the stream `name` in `basin`.
+use support::s2_lite::create_basin;
 #[cfg(s2_operation = "create_stream")]
-async fn create_stream(basin: &s2_openapi::Basin, name: &str) -> Result<(), Error> {
-    let request = s2_openapi::types::builder::CreateStreamRequest::default().stream(name);
-    basin
-        .generated()
-        .create_stream()
-        .body(request)
-        .await
-        .map(drop)
-}
-
-impl Drop for S2Lite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::s2_lite::create_stream;
+#[cfg(s2_operation = "delete_basin")]
+use support::s2_lite::delete_basin;
 
 #[tokio::test]
 #[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
@@ -461,12 +375,7 @@ async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> 
             "record {i}"
         );
     }
-    client
-        .generated()
-        .delete_basin()
-        .basin(name.as_str())
-        .send()
-        .await?;
+    delete_basin(&client, &name).await?;
     Ok(())
 }
 
@@ -535,12 +444,7 @@ async fn lists_are_streams_across_pages() -> Result<(), Error> {
         .await?;
     assert_eq!(pages, [200, 200, 100]);
 
-    client
-        .generated()
-        .delete_basin()
-        .basin(name.as_str())
-        .send()
-        .await?;
+    delete_basin(&client, &name).await?;
     Ok(())
 }
 
@@ -561,11 +465,11 @@ async fn lists_are_streams_across_pages() -> Result<(), Error> {
 async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -> Result<(), Error>
 {
     use futures_util::TryStreamExt as _;
-    use s2_openapi::{LiveEvent, types};
+    use s2_openapi::LiveEvent;
     use support::proxy::{Breaks, Proxy};
 
     const RECORDS: u64 = 100_000;
-    const BATCH: u64 = 1_000;
+    const BATCH: usize = 1_000;
     let s2 = S2Lite::start();
     let writer = s2.client(false);
     let name = format!("live-{}", std::process::id());
@@ -577,10 +481,10 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
     let upstream = s2.endpoint.trim_start_matches("http://").to_owned();
     let breaks = Breaks {
         cut_after: 450_000,
-        silent: Some((2, Duration::from_secs(25))),
+        silent: Some((2, std::time::Duration::from_secs(25))),
     };
     let proxy = Proxy::start(upstream, breaks).await;
-    let reader = Client::builder()
+    let reader = s2_openapi::Client::builder()
         .access_token("s2-lite-ignores-tokens")
         .endpoint(&proxy.endpoint)
         .build()?;
@@ -613,22 +517,8 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
         Ok::<_, Error>((next, pings))
     });
 
-    for start in (0..RECORDS).step_by(BATCH as usize) {
-        let records: Vec<types::AppendRecord> = (start..start + BATCH)
-            .map(|n| types::AppendRecord {
-                body: Some(n.to_be_bytes().to_vec().into()),
-                headers: Vec::new(),
-                timestamp: None,
-            })
-            .collect();
-        basin
-            .generated()
-            .append()
-            .stream("live")
-            .body(types::builder::AppendInput::default().records(records))
-            .send()
-            .await?;
-    }
+    let bodies = (0..RECORDS).map(|n| n.to_be_bytes().to_vec());
+    support::s2_lite::append(&basin, "live", bodies, BATCH).await?;
     let (received, _pings) = read.await.unwrap()?;
     assert_eq!(received, RECORDS);
     // Cut about every 7,000 records, and once silent: many connections.

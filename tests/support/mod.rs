@@ -5,6 +5,7 @@
 
 pub mod faults;
 pub mod proxy;
+pub mod s2_lite;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -149,6 +150,17 @@ impl Recorder {
 
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
+    }
+
+    /// The value of header `name` in each request, in order (as
+    /// [`faults::FaultServer::header_values`]).
+    pub fn header_values(&self, name: &str) -> Vec<Option<String>> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.headers.get(name).map(|v| v.to_str().unwrap().to_owned()))
+            .collect()
     }
 }
 
