@@ -396,3 +396,37 @@ fn decode<T: DeserializeOwned>(data: &str) -> Result<T, Error> {
 }
 
 include!(concat!(env!("OUT_DIR"), "/live_reads.rs"));
+
+#[cfg(test)]
+mod tests {
+    use s2_api::v1::stream::{StreamPosition, sse};
+
+    use super::*;
+
+    /// The event names, the end marker and the event id this module reads
+    /// and writes are S2's own (crate `s2-api`, which s2-lite serves them
+    /// from).
+    #[test]
+    fn the_protocol_is_s2s() {
+        assert_eq!(PING_EVENT, sse::Ping::Ping.as_ref());
+        assert_eq!(ERROR_EVENT, sse::Error::Error.as_ref());
+        assert_eq!(DONE, sse::DoneEventData.as_ref());
+
+        // A heartbeat as S2 writes it: resuming after the record before
+        // its tail, with nothing delivered yet, is an id S2 reads.
+        let ping = |seq_num| {
+            let data = sse::PingEventData {
+                timestamp: 1,
+                tail: StreamPosition {
+                    seq_num,
+                    timestamp: 2,
+                },
+            };
+            heartbeat::<serde_json::Value>(&serde_json::to_string(&data).unwrap()).unwrap()
+        };
+        let id: sse::LastEventId = resume_at_tail(&ping(5)).unwrap().parse().unwrap();
+        assert_eq!((id.seq_num, id.count, id.bytes), (4, 0, 0));
+        // An empty stream has no record to resume after.
+        assert_eq!(resume_at_tail(&ping(0)), None);
+    }
+}
