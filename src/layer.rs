@@ -278,7 +278,7 @@ impl RequestLayer {
             // A copy for the next attempt, unless none may follow (a
             // streaming body cannot be copied: it gets one attempt).
             let next = if report.attempts < policy.retry.max_attempts {
-                request.try_clone()
+                retry_copy(&request)
             } else {
                 None
             };
@@ -349,7 +349,7 @@ impl RequestLayer {
                 // Boxed: only retries wait, and inline the timer would make
                 // every call's future larger.
                 None => Box::pin(tokio::time::sleep(wait)).await,
-                Some(limiter) => match permit_by(limiter, wait, deadline).await {
+                Some(limiter) => match Box::pin(permit_by(limiter, wait, deadline)).await {
                     Ok(at) => granted_at = Some(at),
                     Err(not_sent) => {
                         tracing::debug!(parent: &span, reason = %not_sent, "not retrying");
@@ -467,7 +467,10 @@ impl RequestLayer {
         }
         if let Some(limiter) = self.limiter.as_deref() {
             let deadline = Instant::now() + self.policy.operation_timeout;
-            if let Err(not_sent) = permit_by(limiter, Duration::ZERO, deadline).await {
+            // Boxed: only a bulk run's requests wait, and inline the wait
+            // would make every call's future larger.
+            let turn = Box::pin(permit_by(limiter, Duration::ZERO, deadline));
+            if let Err(not_sent) = turn.await {
                 return Some(not_sent.to_string());
             }
         }
@@ -616,6 +619,25 @@ async fn read_capped(
     Ok((parts, body))
 }
 
+/// A copy of `request` for a retry; `None` for a streaming body, which
+/// cannot be sent again. A request without a body is copied field by field:
+/// reqwest's `try_clone` also builds and drops an empty timeout entry, which
+/// costs more than the rest of a body-less copy. The fields are all a
+/// request built by reqwest's builder has (its only extension is the
+/// timeout), which a test checks against `try_clone`.
+fn retry_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(&timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(timeout);
+    }
+    Some(copy)
+}
+
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110, 9.2.2).
 fn is_idempotent(method: &Method) -> bool {
     matches!(
@@ -647,6 +669,43 @@ pub(crate) struct CallReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Everything of a request, extensions counted, as `http` shows it.
+    fn parts(request: reqwest::Request) -> (String, usize, Option<Duration>) {
+        let timeout = request.timeout().copied();
+        let request = http::Request::try_from(request).unwrap();
+        let shown = format!(
+            "{} {} {:?} {:?}",
+            request.method(),
+            request.uri(),
+            request.version(),
+            request.headers()
+        );
+        (shown, request.extensions().len(), timeout)
+    }
+
+    #[test]
+    fn a_retry_copy_is_what_reqwest_would_copy() {
+        let http = reqwest::Client::new();
+        let requests = [
+            http.delete("http://127.0.0.1:1/v1/access-tokens/a%2Fb")
+                .header("s2-basin", "b")
+                .bearer_auth("secret"),
+            http.get("http://[::1]:1/v1/streams?limit=2")
+                .version(reqwest::Version::HTTP_2)
+                .timeout(Duration::from_millis(1500)),
+        ];
+        for request in requests {
+            let request = request.build().unwrap();
+            let copy = retry_copy(&request).unwrap();
+            let cloned = request.try_clone().unwrap();
+            assert_eq!(parts(copy), parts(cloned));
+        }
+        let body = http.post("http://127.0.0.1:1/v1/basins").body("{}");
+        let request = body.build().unwrap();
+        let copy = retry_copy(&request).unwrap();
+        assert_eq!(copy.body().and_then(|b| b.as_bytes()), Some(&b"{}"[..]));
+    }
 
     #[test]
     fn request_tokens_are_fresh_and_fit_the_spec() {
