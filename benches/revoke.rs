@@ -35,10 +35,11 @@ use s2_openapi::{BulkOptions, Client};
 
 const TOKEN: &str = "bench-token";
 const CONCURRENCY: usize = 64;
-/// Interleaved rounds per variant, each on a fresh server; the figure is
-/// the median round. Many short rounds: this 2-core VM's noise comes in
+/// Interleaved rounds per variant, each on a fresh server; a figure is the
+/// median round, a ratio the median of the rounds' ratios
+/// ([`paired_ratio`]). Many short rounds: this 2-core VM's noise comes in
 /// bursts that a few long rounds cannot outvote.
-const PER_CALL_ROUNDS: usize = 15;
+const PER_CALL_ROUNDS: usize = 31;
 const BULK_ROUNDS: usize = 15;
 /// The rebuild timings.
 const REBUILD_ROUNDS: usize = 3;
@@ -67,6 +68,19 @@ impl Variant {
             Self::Wrapper => "wrapper",
             Self::S2Sdk => "s2-sdk",
         }
+    }
+
+    /// The ids a variant revokes in a round: the same length for every
+    /// variant, since the id is formatted, parsed, hashed and checked on
+    /// both sides of each call.
+    fn ids(self, section: &str, round: usize) -> String {
+        let tag = match self {
+            Self::Raw => 'r',
+            Self::Generated => 'g',
+            Self::Wrapper => 'w',
+            Self::S2Sdk => 's',
+        };
+        format!("{section}{tag}-{round:02}")
     }
 }
 
@@ -219,6 +233,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The median over rounds of `of`'s figure divided by `by`'s in the same
+/// round: each pair was measured back to back, so a burst of the machine's
+/// noise skews one round's ratio, which the median then drops, rather than
+/// one variant's figure.
+fn paired_ratio(figures: &HashMap<Variant, Vec<f64>>, of: Variant, by: Variant) -> f64 {
+    let pairs = figures[&of].iter().zip(&figures[&by]);
+    median(pairs.map(|(a, b)| a / b).collect())
+}
+
 /// The variants measured over `protocol`, per call or in bulk.
 fn variants(protocol: Protocol, per_call: bool) -> Vec<Variant> {
     let mut v = vec![Variant::Raw];
@@ -244,7 +267,7 @@ async fn per_call_section(calls: usize, results: &mut Results) {
         // variant alike.
         for round in 0..PER_CALL_ROUNDS {
             for &variant in &variants {
-                let prefix = format!("{}-{round}", variant.name());
+                let prefix = variant.ids("c", round);
                 let setup = setup(protocol, calls, &prefix).await;
                 // Warm the connection with the first id, then issue it again.
                 per_call(&setup.peers, variant, &prefix, 1).await;
@@ -253,7 +276,7 @@ async fn per_call_section(calls: usize, results: &mut Results) {
                 times.entry(variant).or_default().push(t);
             }
         }
-        let t: HashMap<Variant, f64> = times.into_iter().map(|(v, t)| (v, median(t))).collect();
+        let t: HashMap<Variant, f64> = times.iter().map(|(&v, t)| (v, median(t.clone()))).collect();
         let line: Vec<String> = variants
             .iter()
             .map(|v| format!("{} {:.1} us", v.name(), t[v] * 1e6))
@@ -264,20 +287,13 @@ async fn per_call_section(calls: usize, results: &mut Results) {
             line.join(", ")
         );
         let proto = protocol.name();
-        let raw = t[&Variant::Raw];
-        results.push((
-            format!("overhead generated/raw {proto}"),
-            t[&Variant::Generated] / raw,
-        ));
-        results.push((
-            format!("overhead wrapper/raw {proto}"),
-            t[&Variant::Wrapper] / raw,
-        ));
-        wrapper_per_protocol.insert(proto, t[&Variant::Wrapper]);
-        if let Some(sdk) = t.get(&Variant::S2Sdk) {
-            results.push(("overhead s2-sdk/raw h2c".to_owned(), sdk / raw));
-            sdk_h2c = Some(*sdk);
+        for &variant in &variants[1..] {
+            let name = variant.name();
+            let ratio = paired_ratio(&times, variant, Variant::Raw);
+            results.push((format!("overhead {name}/raw {proto}"), ratio));
         }
+        wrapper_per_protocol.insert(proto, t[&Variant::Wrapper]);
+        sdk_h2c = sdk_h2c.or(t.get(&Variant::S2Sdk).copied());
     }
     if let Some(sdk) = sdk_h2c {
         results.push((
@@ -302,14 +318,14 @@ async fn bulk_section(n: usize, results: &mut Results) {
         let mut rates: HashMap<Variant, Vec<f64>> = HashMap::new();
         for round in 0..BULK_ROUNDS {
             for &variant in &variants {
-                let prefix = format!("bulk-{}-{round}", variant.name());
+                let prefix = variant.ids("b", round);
                 let setup = setup(protocol, n, &prefix).await;
                 let rate = bulk(&setup.peers, variant, &prefix, n, CONCURRENCY).await;
                 rates.entry(variant).or_default().push(rate);
             }
         }
         let proto = protocol.name();
-        let r: HashMap<Variant, f64> = rates.into_iter().map(|(v, r)| (v, median(r))).collect();
+        let r: HashMap<Variant, f64> = rates.iter().map(|(&v, r)| (v, median(r.clone()))).collect();
         let line: Vec<String> = variants
             .iter()
             .map(|v| format!("{} {:.0}/s", v.name(), r[v]))
@@ -320,7 +336,7 @@ async fn bulk_section(n: usize, results: &mut Results) {
         );
         results.push((
             format!("bulk wrapper/raw {proto}"),
-            r[&Variant::Wrapper] / r[&Variant::Raw],
+            paired_ratio(&rates, Variant::Wrapper, Variant::Raw),
         ));
         results.push((
             format!("bulk wrapper {proto} per second"),
