@@ -42,11 +42,14 @@ fn rule(schema: &Value) -> Option<String> {
                 parts.push(format!("matching `{pattern}`"));
             }
         }
-        Some("integer") => {
-            let bound = |key: &str| schema.get(key).and_then(Value::as_i64);
+        Some("integer" | "number") => {
+            // Shown as the spec writes them: any JSON number, beyond `i64`
+            // too.
+            let bound = |key: &str| schema.get(key).filter(|v| v.is_number());
+            let positive = |v: &Value| v.as_f64().is_some_and(|v| v > 0.0);
             match (bound("minimum"), bound("maximum")) {
                 (Some(min), Some(max)) => parts.push(format!("{min} to {max}")),
-                (Some(min), None) if min > 0 => parts.push(format!("at least {min}")),
+                (Some(min), None) if positive(min) => parts.push(format!("at least {min}")),
                 (_, Some(max)) => parts.push(format!("at most {max}")),
                 _ => {}
             }
@@ -56,8 +59,10 @@ fn rule(schema: &Value) -> Option<String> {
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
         let values: Vec<String> = values
             .iter()
-            .filter_map(Value::as_str)
-            .map(|v| format!("`{v}`"))
+            .map(|v| match v {
+                Value::String(v) => format!("`{v}`"),
+                other => format!("`{other}`"),
+            })
             .collect();
         parts.push(format!("one of {}", values.join(", ")));
     }
@@ -92,6 +97,9 @@ mod tests {
             "Format": {"type": "string", "enum": ["raw", "base64"]},
             "Code": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2},
             "u64": {"type": "integer", "minimum": 0},
+            "Big": {"type": "integer", "minimum": 1, "maximum": 18446744073709551615u64},
+            "Ratio": {"type": "number", "minimum": 0.5},
+            "Level": {"type": "integer", "enum": [1, 2, 3]},
             "Plain": {"type": "string"},
             "NotGenerated": {"type": "string", "maxLength": 1}
         }}});
@@ -102,6 +110,9 @@ mod tests {
             "Code",
             "U64",
             "Plain",
+            "Big",
+            "Ratio",
+            "Level",
         ]
         .map(str::to_owned)
         .into();
@@ -113,9 +124,12 @@ mod tests {
         assert_eq!(
             rules,
             [
+                ("Big", "1 to 18446744073709551615"),
                 ("Code", "at least 2 characters, matching `^[a-z]+$`"),
                 ("FencingToken", "at most 36 characters"),
                 ("Format", "one of `raw`, `base64`"),
+                ("Level", "one of `1`, `2`, `3`"),
+                ("Ratio", "at least 0.5"),
                 ("StreamNameStr", "1 to 512 characters"),
             ]
         );
