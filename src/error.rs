@@ -1,10 +1,8 @@
 //! The crate's one error type, and S2's error codes.
 //!
-//! [`Error`]'s variants are the stages a caller acts on differently:
-//! refused before sending, no connection, timed out, broken on the way,
-//! answered with an error, or answered with a body that does not match the
-//! spec. Everything else is behind methods. [`ApiError::from_body`] is the
-//! one place S2's `ErrorInfo` body is read, for the request layer's retry
+//! [`Error`]'s variants are the stages a caller acts on differently;
+//! everything else is behind methods. [`ApiError::from_body`] is the one
+//! place S2's `ErrorInfo` body is read, for the request layer's retry
 //! decisions and for the error a caller gets alike.
 
 use std::borrow::Cow;
@@ -315,23 +313,20 @@ impl ApiError {
             #[serde(default)]
             message: String,
         }
-        let mut error = Self {
-            status,
-            code: None,
-            message: String::new(),
-            body: None,
-            location,
-        };
-        if let Ok(info) = serde_json::from_slice::<ErrorInfo<'_>>(body) {
-            error.code = Some(ErrorCode::from(&*info.code));
-            error.message = info.message;
+        let (code, message, json) = if let Ok(info) = serde_json::from_slice::<ErrorInfo>(body) {
+            (Some(ErrorCode::from(&*info.code)), info.message, None)
         } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-            error.message = excerpt(json.to_string().as_bytes());
-            error.body = Some(json);
+            (None, excerpt(json.to_string().as_bytes()), Some(json))
         } else {
-            error.message = excerpt(body);
+            (None, excerpt(body), None)
+        };
+        Self {
+            status,
+            code,
+            message,
+            body: json,
+            location,
         }
-        error
     }
 
     /// [`ApiError::from_body`] for an answer with these headers (its
@@ -693,34 +688,33 @@ mod tests {
 
     #[test]
     fn display_is_one_helpful_line() {
-        let e = Error::Api(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "access_token_not_found",
-            "no such token",
-        ));
-        assert_eq!(
-            e.to_string(),
-            "S2 answered 404 access_token_not_found: no such token"
-        );
-        let e = Error::Api(ApiError::from_body(
-            StatusCode::FOUND,
-            Some("http://elsewhere/".into()),
-            b"",
-        ));
-        assert_eq!(
-            e.to_string(),
-            "S2 answered 302 Found to \"http://elsewhere/\""
-        );
-        let e = Error::Api(ApiError::from_body(
-            StatusCode::PRECONDITION_FAILED,
-            None,
-            br#"{"seq_num_mismatch":5}"#,
-        ));
-        assert_eq!(
-            e.to_string(),
-            r#"S2 answered 412 Precondition Failed: {"seq_num_mismatch":5}"#
-        );
-        assert_eq!(e.status(), Some(StatusCode::PRECONDITION_FAILED));
+        for (e, shown) in [
+            (
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "access_token_not_found",
+                    "no such token",
+                ),
+                "S2 answered 404 access_token_not_found: no such token",
+            ),
+            (
+                ApiError::from_body(StatusCode::FOUND, Some("http://elsewhere/".into()), b""),
+                "S2 answered 302 Found to \"http://elsewhere/\"",
+            ),
+            (
+                ApiError::from_body(
+                    StatusCode::PRECONDITION_FAILED,
+                    None,
+                    br#"{"seq_num_mismatch":5}"#,
+                ),
+                r#"S2 answered 412 Precondition Failed: {"seq_num_mismatch":5}"#,
+            ),
+        ] {
+            let status = e.status();
+            let e = Error::Api(e);
+            assert_eq!(e.to_string(), shown);
+            assert_eq!(e.status(), Some(status));
+        }
     }
 
     #[test]
