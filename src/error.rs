@@ -634,15 +634,14 @@ mod tests {
         assert_eq!(unknown.to_string(), "brand_new_code");
     }
 
+    /// An answer with S2's code and an empty message.
+    fn answer(status: u16, code: &str) -> ApiError {
+        ApiError::new(StatusCode::from_u16(status).unwrap(), code, "")
+    }
+
     #[test]
     fn retryability_follows_code_then_status() {
-        let api = |status: u16, code: &str| {
-            Error::Api(ApiError::new(
-                StatusCode::from_u16(status).unwrap(),
-                code,
-                "",
-            ))
-        };
+        let api = |status, code| Error::Api(answer(status, code));
         assert!(api(429, "rate_limited").is_retryable());
         assert!(api(503, "unavailable").is_retryable());
         assert!(!api(404, "access_token_not_found").is_retryable());
@@ -673,17 +672,14 @@ mod tests {
 
     #[test]
     fn no_side_effects_needs_a_known_code_with_its_status() {
-        let api = |status: u16, code: &str| {
-            ApiError::new(StatusCode::from_u16(status).unwrap(), code, "")
-        };
-        assert!(api(429, "rate_limited").has_no_side_effects());
-        assert!(api(503, "server_draining").has_no_side_effects());
-        assert!(!api(503, "unavailable").has_no_side_effects());
-        assert!(!api(500, "other").has_no_side_effects());
-        assert!(!api(408, "request_timeout").has_no_side_effects());
-        assert!(!api(429, "new_code").has_no_side_effects());
+        assert!(answer(429, "rate_limited").has_no_side_effects());
+        assert!(answer(503, "server_draining").has_no_side_effects());
+        assert!(!answer(503, "unavailable").has_no_side_effects());
+        assert!(!answer(500, "other").has_no_side_effects());
+        assert!(!answer(408, "request_timeout").has_no_side_effects());
+        assert!(!answer(429, "new_code").has_no_side_effects());
         assert!(!ErrorCode::from("new_code").has_no_side_effects());
-        assert!(!api(503, "rate_limited").has_no_side_effects());
+        assert!(!answer(503, "rate_limited").has_no_side_effects());
     }
 
     #[test]
