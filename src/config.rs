@@ -272,14 +272,12 @@ impl ClientBuilder {
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.
+/// An http(s) URL's domain is already lower case.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(host)) => {
-            host.eq_ignore_ascii_case("localhost")
-                || host.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Some(url::Host::Domain(host)) => host == "localhost" || host.ends_with(".localhost"),
         None => false,
     }
 }
@@ -428,6 +426,7 @@ mod tests {
             "http://[::1]:8080",
             "http://localhost",
             "http://s2.localhost",
+            "http://S2.LocalHost",
         ] {
             ClientBuilder::new()
                 .access_token("t")
