@@ -104,8 +104,9 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder pre-filled from `S2_ACCESS_TOKEN` and `S2_ACCOUNT_ENDPOINT`
-    /// (each only if set and not empty). Later builder calls override them.
+    /// A builder pre-filled from `S2_ACCESS_TOKEN`, `S2_ACCOUNT_ENDPOINT`
+    /// and `S2_BASIN_ENDPOINT` (each only if set and not empty). Later
+    /// builder calls override them.
     pub fn from_env() -> Self {
         let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         let mut builder = Self::new();
