@@ -98,8 +98,6 @@ pub(crate) fn client_config(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
 
     /// Which provider the features picked, told apart by a key exchange
