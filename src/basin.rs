@@ -33,18 +33,14 @@ impl BasinRouting {
     /// when the client talks to the spec's own server, the spec's per-basin
     /// server; else (a custom endpoint: `s2-lite`, one cell) the header.
     pub(crate) fn choose(basin_endpoint: Option<&str>, default_endpoint: bool) -> Self {
-        let template = basin_endpoint.map(str::to_owned).or_else(|| {
-            default_endpoint
-                .then(|| {
-                    crate::spec::OPERATIONS
-                        .iter()
-                        .find_map(|op| op.basin_server)
-                        .map(str::to_owned)
-                })
-                .flatten()
+        let template = basin_endpoint.or_else(|| {
+            let spec_server = crate::spec::OPERATIONS
+                .iter()
+                .find_map(|op| op.basin_server);
+            spec_server.filter(|_| default_endpoint)
         });
         match template {
-            Some(template) if template.contains(BASIN_VARIABLE) => Self::PerHost(template),
+            Some(template) if template.contains(BASIN_VARIABLE) => Self::PerHost(template.into()),
             _ => Self::Header,
         }
     }

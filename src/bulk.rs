@@ -107,12 +107,9 @@ impl Outcome {
     /// `failed`, `duplicate`, `not_attempted`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Revoked(_) => "revoked",
-            Self::AlreadyGone(_) => "already_gone",
             Self::Refused(_) => "refused",
-            Self::Failed(_) => "failed",
             Self::Duplicate(_) => "duplicate",
-            Self::NotAttempted => "not_attempted",
+            _ => FirstOutcome::of(self).kind(),
         }
     }
 
@@ -317,8 +314,7 @@ impl Run {
         // panicking in it.
         if tokio::runtime::Handle::try_current().is_err() {
             return Outcome::Failed(Error::config(
-                "bulk revocation sends its requests on a tokio runtime: poll the stream inside one"
-                    .to_owned(),
+                "bulk revocation sends its requests on a tokio runtime: poll the stream inside one",
             ));
         }
         match self.client.revoke(id).await {
@@ -334,8 +330,7 @@ impl Run {
     /// Waits until the first occurrence of `key` is settled.
     async fn first_outcome(&self, key: Key) -> FirstOutcome {
         loop {
-            let notified = self.settled.notified();
-            let mut notified = std::pin::pin!(notified);
+            let mut notified = std::pin::pin!(self.settled.notified());
             // Registered before looking, so a settle in between wakes it.
             notified.as_mut().enable();
             if let Some(first) = self.seen().get(key) {

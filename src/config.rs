@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -103,8 +104,9 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder pre-filled from `S2_ACCESS_TOKEN` and `S2_ACCOUNT_ENDPOINT`
-    /// (each only if set and not empty). Later builder calls override them.
+    /// A builder pre-filled from `S2_ACCESS_TOKEN`, `S2_ACCOUNT_ENDPOINT`
+    /// and `S2_BASIN_ENDPOINT` (each only if set and not empty). Later
+    /// builder calls override them.
     pub fn from_env() -> Self {
         let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         let mut builder = Self::new();
@@ -213,14 +215,13 @@ impl ClientBuilder {
             ))
         })?;
         if token.expose_secret().is_empty() {
-            return Err(Error::config("the access token is empty".to_owned()));
+            return Err(Error::config("the access token is empty"));
         }
-        let endpoint = match &self.endpoint {
-            Some(endpoint) => endpoint.as_str(),
-            None => crate::spec::SPEC_SERVER_URL.ok_or_else(|| {
-                Error::config("no endpoint given and the spec names no server".to_owned())
-            })?,
-        };
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .or(crate::spec::SPEC_SERVER_URL)
+            .ok_or_else(|| Error::config("no endpoint given and the spec names no server"))?;
         let base_url = base_url(endpoint).map_err(Error::config)?;
         if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
             return Err(Error::config(format!(
@@ -241,16 +242,13 @@ impl ClientBuilder {
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
         let mut auth =
-            reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-                .map_err(|_| {
-                    Error::config(
-                "the access token contains characters that are not allowed in an HTTP header"
-                    .to_owned(),
-            )
-                })?;
+            HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
+                Error::config(
+                    "the access token contains characters that are not allowed in an HTTP header",
+                )
+            })?;
         auth.set_sensitive(true);
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        let headers = HeaderMap::from_iter([(AUTHORIZATION, auth)]);
         let user_agent = self
             .user_agent
             .clone()
@@ -275,14 +273,12 @@ impl ClientBuilder {
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.
+/// An http(s) URL's domain is already lower case.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(host)) => {
-            host.eq_ignore_ascii_case("localhost")
-                || host.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Some(url::Host::Domain(host)) => host == "localhost" || host.ends_with(".localhost"),
         None => false,
     }
 }
@@ -329,13 +325,11 @@ pub(crate) fn base_url(endpoint: &str) -> Result<Url, String> {
             "endpoint {endpoint:?} must not have a query or fragment"
         ));
     }
-    let path = url.path().trim_end_matches('/').to_owned();
+    let mut path = url.path().trim_end_matches('/').to_owned();
     let prefix = api_prefix();
-    let path = if path.ends_with(&prefix) {
-        path
-    } else {
-        format!("{path}{prefix}")
-    };
+    if !path.ends_with(&prefix) {
+        path.push_str(&prefix);
+    }
     url.set_path(&path);
     Ok(url)
 }
@@ -408,22 +402,21 @@ mod tests {
 
     #[test]
     fn missing_and_unusable_tokens_are_clear_errors() {
-        let err = ClientBuilder::new()
-            .endpoint("http://localhost")
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("no access token"), "{err}");
-        let err = ClientBuilder::new().access_token("").build().unwrap_err();
-        assert!(err.to_string().contains("empty"), "{err}");
-        let err = ClientBuilder::new()
-            .access_token("se\ncret")
-            .build()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("not allowed in an HTTP header"),
-            "{err}"
-        );
-        assert!(!err.to_string().contains("se\ncret"));
+        for (builder, says) in [
+            (
+                ClientBuilder::new().endpoint("http://localhost"),
+                "no access token",
+            ),
+            (ClientBuilder::new().access_token(""), "empty"),
+            (
+                ClientBuilder::new().access_token("se\ncret"),
+                "not allowed in an HTTP header",
+            ),
+        ] {
+            let err = builder.build().unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+            assert!(!err.contains("se\ncret"), "{err}");
+        }
     }
 
     #[test]
@@ -434,6 +427,7 @@ mod tests {
             "http://[::1]:8080",
             "http://localhost",
             "http://s2.localhost",
+            "http://S2.LocalHost",
         ] {
             ClientBuilder::new()
                 .access_token("t")

@@ -1,10 +1,8 @@
 //! The crate's one error type, and S2's error codes.
 //!
-//! [`Error`]'s variants are the stages a caller acts on differently:
-//! refused before sending, no connection, timed out, broken on the way,
-//! answered with an error, or answered with a body that does not match the
-//! spec. Everything else is behind methods. [`ApiError::from_body`] is the
-//! one place S2's `ErrorInfo` body is read, for the request layer's retry
+//! [`Error`]'s variants are the stages a caller acts on differently;
+//! everything else is behind methods. [`ApiError::from_body`] is the one
+//! place S2's `ErrorInfo` body is read, for the request layer's retry
 //! decisions and for the error a caller gets alike.
 
 use std::borrow::Cow;
@@ -315,23 +313,20 @@ impl ApiError {
             #[serde(default)]
             message: String,
         }
-        let mut error = Self {
-            status,
-            code: None,
-            message: String::new(),
-            body: None,
-            location,
-        };
-        if let Ok(info) = serde_json::from_slice::<ErrorInfo<'_>>(body) {
-            error.code = Some(ErrorCode::from(&*info.code));
-            error.message = info.message;
+        let (code, message, json) = if let Ok(info) = serde_json::from_slice::<ErrorInfo>(body) {
+            (Some(ErrorCode::from(&*info.code)), info.message, None)
         } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-            error.message = excerpt(json.to_string().as_bytes());
-            error.body = Some(json);
+            (None, excerpt(json.to_string().as_bytes()), Some(json))
         } else {
-            error.message = excerpt(body);
+            (None, excerpt(body), None)
+        };
+        Self {
+            status,
+            code,
+            message,
+            body: json,
+            location,
         }
-        error
     }
 
     /// [`ApiError::from_body`] for an answer with these headers (its
@@ -639,15 +634,14 @@ mod tests {
         assert_eq!(unknown.to_string(), "brand_new_code");
     }
 
+    /// An answer with S2's code and an empty message.
+    fn answer(status: u16, code: &str) -> ApiError {
+        ApiError::new(StatusCode::from_u16(status).unwrap(), code, "")
+    }
+
     #[test]
     fn retryability_follows_code_then_status() {
-        let api = |status: u16, code: &str| {
-            Error::Api(ApiError::new(
-                StatusCode::from_u16(status).unwrap(),
-                code,
-                "",
-            ))
-        };
+        let api = |status, code| Error::Api(answer(status, code));
         assert!(api(429, "rate_limited").is_retryable());
         assert!(api(503, "unavailable").is_retryable());
         assert!(!api(404, "access_token_not_found").is_retryable());
@@ -678,49 +672,45 @@ mod tests {
 
     #[test]
     fn no_side_effects_needs_a_known_code_with_its_status() {
-        let api = |status: u16, code: &str| {
-            ApiError::new(StatusCode::from_u16(status).unwrap(), code, "")
-        };
-        assert!(api(429, "rate_limited").has_no_side_effects());
-        assert!(api(503, "server_draining").has_no_side_effects());
-        assert!(!api(503, "unavailable").has_no_side_effects());
-        assert!(!api(500, "other").has_no_side_effects());
-        assert!(!api(408, "request_timeout").has_no_side_effects());
-        assert!(!api(429, "new_code").has_no_side_effects());
+        assert!(answer(429, "rate_limited").has_no_side_effects());
+        assert!(answer(503, "server_draining").has_no_side_effects());
+        assert!(!answer(503, "unavailable").has_no_side_effects());
+        assert!(!answer(500, "other").has_no_side_effects());
+        assert!(!answer(408, "request_timeout").has_no_side_effects());
+        assert!(!answer(429, "new_code").has_no_side_effects());
         assert!(!ErrorCode::from("new_code").has_no_side_effects());
-        assert!(!api(503, "rate_limited").has_no_side_effects());
+        assert!(!answer(503, "rate_limited").has_no_side_effects());
     }
 
     #[test]
     fn display_is_one_helpful_line() {
-        let e = Error::Api(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "access_token_not_found",
-            "no such token",
-        ));
-        assert_eq!(
-            e.to_string(),
-            "S2 answered 404 access_token_not_found: no such token"
-        );
-        let e = Error::Api(ApiError::from_body(
-            StatusCode::FOUND,
-            Some("http://elsewhere/".into()),
-            b"",
-        ));
-        assert_eq!(
-            e.to_string(),
-            "S2 answered 302 Found to \"http://elsewhere/\""
-        );
-        let e = Error::Api(ApiError::from_body(
-            StatusCode::PRECONDITION_FAILED,
-            None,
-            br#"{"seq_num_mismatch":5}"#,
-        ));
-        assert_eq!(
-            e.to_string(),
-            r#"S2 answered 412 Precondition Failed: {"seq_num_mismatch":5}"#
-        );
-        assert_eq!(e.status(), Some(StatusCode::PRECONDITION_FAILED));
+        for (e, shown) in [
+            (
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "access_token_not_found",
+                    "no such token",
+                ),
+                "S2 answered 404 access_token_not_found: no such token",
+            ),
+            (
+                ApiError::from_body(StatusCode::FOUND, Some("http://elsewhere/".into()), b""),
+                "S2 answered 302 Found to \"http://elsewhere/\"",
+            ),
+            (
+                ApiError::from_body(
+                    StatusCode::PRECONDITION_FAILED,
+                    None,
+                    br#"{"seq_num_mismatch":5}"#,
+                ),
+                r#"S2 answered 412 Precondition Failed: {"seq_num_mismatch":5}"#,
+            ),
+        ] {
+            let status = e.status();
+            let e = Error::Api(e);
+            assert_eq!(e.to_string(), shown);
+            assert_eq!(e.status(), Some(status));
+        }
     }
 
     #[test]

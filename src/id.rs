@@ -118,12 +118,10 @@ impl fmt::Display for IdRejection {
         match self {
             Self::Empty => f.write_str("it is empty"),
             Self::Spec(reason) => write!(f, "the spec's AccessTokenIdStr says: {reason}"),
-            Self::TooManyBytes(n) => {
-                write!(
-                    f,
-                    "it is {n} bytes long; S2 allows at most {MAX_ID_BYTES} bytes"
-                )
-            }
+            Self::TooManyBytes(n) => write!(
+                f,
+                "it is {n} bytes long; S2 allows at most {MAX_ID_BYTES} bytes"
+            ),
             Self::DotSegment => f.write_str("`.` and `..` would be resolved as relative paths"),
             Self::Nul => f.write_str("it contains a NUL byte"),
             Self::NotOnePathSegment => f.write_str(
@@ -274,15 +272,16 @@ mod tests {
 
     #[test]
     fn s2_rules_and_the_path_guard_name_their_reason() {
-        assert_eq!(s2_rules(""), Err(IdRejection::Empty));
-        // 60 characters, 120 bytes: the spec allows it, S2 does not.
-        assert_eq!(
-            s2_rules(&"é".repeat(60)),
-            Err(IdRejection::TooManyBytes(120))
-        );
-        assert_eq!(s2_rules("."), Err(IdRejection::DotSegment));
-        assert_eq!(s2_rules(".."), Err(IdRejection::DotSegment));
-        assert_eq!(s2_rules("a\0b"), Err(IdRejection::Nul));
+        for (id, reason) in [
+            ("", IdRejection::Empty),
+            // 60 characters, 120 bytes: the spec allows it, S2 does not.
+            (&"é".repeat(60), IdRejection::TooManyBytes(120)),
+            (".", IdRejection::DotSegment),
+            ("..", IdRejection::DotSegment),
+            ("a\0b", IdRejection::Nul),
+        ] {
+            assert_eq!(s2_rules(id), Err(reason), "{id:?}");
+        }
         s2_rules(&"é".repeat(48)).unwrap();
         let base = Url::parse("http://localhost/v1/").unwrap();
         for id in ["..\\admin", "a\\b", "\\", "..\\..\\x"] {

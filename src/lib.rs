@@ -89,65 +89,51 @@ pub use generated::types;
 pub use records::RecordBytes;
 
 mod records;
-/// Stops a bulk revocation early ([`BulkOptions::stop`]).
-#[cfg(s2_openapi_wrapper)]
-pub use tokio_util::sync::CancellationToken;
 
-#[cfg(s2_openapi_wrapper)]
-mod basin;
-#[cfg(s2_openapi_wrapper)]
-mod bulk;
-#[cfg(s2_openapi_wrapper)]
-mod client;
-#[cfg(s2_openapi_wrapper)]
-mod config;
-#[cfg(s2_openapi_wrapper)]
-mod error;
-#[cfg(s2_openapi_wrapper)]
-mod from_generated;
-#[cfg(s2_openapi_wrapper)]
-mod id;
-#[cfg(s2_openapi_wrapper)]
-mod layer;
-#[cfg(s2_openapi_wrapper)]
-mod list;
-#[cfg(s2_openapi_wrapper)]
-mod live;
-#[cfg(all(s2_openapi_wrapper, feature = "local-server"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
-pub mod local_server;
-#[cfg(s2_openapi_wrapper)]
-mod rate_limit;
-#[cfg(s2_openapi_wrapper)]
-mod retry;
-#[cfg(s2_openapi_wrapper)]
-mod tls;
+/// Marks each item as part of the hand-written wrapper, left out of a
+/// generated-only build (`S2_OPENAPI_GENERATED_ONLY`, for a spec that
+/// cannot back the wrapper).
+macro_rules! wrapper {
+    ($($item:item)*) => { $(#[cfg(s2_openapi_wrapper)] $item)* };
+}
 
-#[cfg(s2_openapi_wrapper)]
-pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
-#[cfg(s2_openapi_wrapper)]
-pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome, Outcome};
-#[cfg(s2_openapi_wrapper)]
-pub use client::{Client, Confirmation, Revoked};
-#[cfg(s2_openapi_wrapper)]
-pub use config::{
-    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
-    ENV_BASIN_ENDPOINT,
-};
-#[cfg(s2_openapi_wrapper)]
-pub use error::{
-    ApiError, Error, ErrorCode, InvalidBody, InvalidInput, TransportError, UnknownCode,
-    is_retryable_status,
-};
-#[cfg(s2_openapi_wrapper)]
-pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};
-#[cfg(s2_openapi_wrapper)]
-pub use layer::{
-    DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ERROR_BODY_LIMIT, RequestLayer,
-};
-#[cfg(s2_openapi_wrapper)]
-pub use list::CursorList;
-#[cfg(s2_openapi_wrapper)]
-pub use live::{HEARTBEAT_TIMEOUT, Heartbeat, LiveEvent, LiveRead};
-#[cfg(s2_openapi_wrapper)]
-pub use retry::RetryPolicy;
+wrapper! {
+    /// Stops a bulk revocation early ([`BulkOptions::stop`]).
+    pub use tokio_util::sync::CancellationToken;
+
+    mod basin;
+    mod bulk;
+    mod client;
+    mod config;
+    mod error;
+    mod from_generated;
+    mod id;
+    mod layer;
+    mod list;
+    mod live;
+    #[cfg(feature = "local-server")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
+    pub mod local_server;
+    mod rate_limit;
+    mod retry;
+    mod tls;
+
+    pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
+    pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome, Outcome};
+    pub use client::{Client, Confirmation, Revoked};
+    pub use config::{
+        ClientBuilder, DEFAULT_CONNECT_TIMEOUT, ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
+        ENV_BASIN_ENDPOINT,
+    };
+    pub use error::{
+        ApiError, Error, ErrorCode, InvalidBody, InvalidInput, TransportError, UnknownCode,
+        is_retryable_status,
+    };
+    pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};
+    pub use layer::{
+        DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ERROR_BODY_LIMIT, RequestLayer,
+    };
+    pub use list::CursorList;
+    pub use live::{HEARTBEAT_TIMEOUT, Heartbeat, LiveEvent, LiveRead};
+    pub use retry::RetryPolicy;
+}

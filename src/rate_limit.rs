@@ -77,10 +77,6 @@ struct State {
 }
 
 impl RateLimiter {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -211,7 +207,7 @@ pub(crate) struct RunLimiter {
 impl RunLimiter {
     pub(crate) fn new(stop: CancellationToken) -> Self {
         Self {
-            limiter: RateLimiter::new(),
+            limiter: RateLimiter::default(),
             stop,
             epoch: Instant::now(),
         }
@@ -262,7 +258,7 @@ mod tests {
 
     #[test]
     fn nothing_is_limited_before_a_429() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 10_000, 0.0, 1.0);
         assert!((0..10_000).all(|_| limiter.acquire(1.0).is_ok()));
     }
@@ -271,7 +267,7 @@ mod tests {
     /// a second; attempts are then spaced at that rate.
     #[test]
     fn the_first_429_starts_from_the_rate_sent() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 600, 0.0, 2.0);
         limiter.update(2.0, 2.0, true, None);
         assert!((limiter.rate() - 300.0).abs() < 1.0, "{}", limiter.rate());
@@ -279,14 +275,14 @@ mod tests {
         assert!((295..=305).contains(&sent), "{sent}");
 
         // Early in a run: 30 attempts in 20 ms count as 30 in a second.
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 30, 0.0, 0.02);
         limiter.update(0.02, 0.02, true, None);
         assert!((limiter.rate() - 30.0).abs() < 1.0, "{}", limiter.rate());
 
         // The first answer is the 429: the rate is what was sent, not
         // what was admitted (nothing yet).
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         assert!((0..64).all(|_| limiter.acquire(0.0).is_ok()));
         limiter.update(0.0, 0.01, true, None);
         assert!((limiter.rate() - 64.0).abs() < 1.0, "{}", limiter.rate());
@@ -294,7 +290,7 @@ mod tests {
 
     #[test]
     fn a_429_pauses_every_attempt_for_what_the_server_asked() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 1000, 0.0, 1.0);
         limiter.update(1.0, 1.0, true, Some(Duration::from_millis(250)));
         let wait = limiter.acquire(1.0).unwrap_err();
@@ -310,7 +306,7 @@ mod tests {
     /// an attempt sent before it (answered late) does not.
     #[test]
     fn only_news_cut_again() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 1000, 0.0, 1.0);
         limiter.update(0.999, 1.0, true, None);
         let first = limiter.rate();
@@ -346,7 +342,7 @@ mod tests {
     /// the last window.
     #[test]
     fn the_rate_first_doubles() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 100, 0.0, 1.0);
         limiter.update(1.0, 1.0, true, None);
         let mut before = limiter.rate();
@@ -367,7 +363,7 @@ mod tests {
     /// and beyond it later.
     #[test]
     fn the_rate_recovers_along_a_cubic_curve() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 1000, 0.0, 1.0);
         limiter.update(1.0, 1.0, true, None);
         attempts(&limiter, 1000, 1.0, 2.0);
@@ -391,7 +387,7 @@ mod tests {
     /// The rate never grows past twice what the run is answered at.
     #[test]
     fn the_rate_does_not_outgrow_what_is_sent() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         attempts(&limiter, 1000, 0.0, 1.0);
         limiter.update(1.0, 1.0, true, None);
         // Now a slow sender: 10 attempts a second for 5 s.
@@ -408,7 +404,7 @@ mod tests {
     /// server's rate allows.
     #[test]
     fn a_modelled_run_stays_near_the_servers_rate() {
-        let limiter = RateLimiter::new();
+        let limiter = RateLimiter::default();
         let (rate, burst) = (500.0, 25.0);
         let (mut tokens, mut refilled) = (burst, 0.0);
         // (answer at, sent at, throttled).

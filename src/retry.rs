@@ -87,23 +87,17 @@ impl RetryPolicy {
         (0..self.max_attempts.saturating_sub(1)).map(move |retry| {
             // 2^31 times any backoff is past every cap a caller sets.
             let ceiling = min.saturating_mul(1 << retry.min(31)).min(max);
-            full_jitter(ceiling)
+            // Full jitter: uniformly random in `[0, ceiling]`.
+            ceiling.mul_f64(fastrand::f64())
         })
     }
 
     /// The wait before the next attempt: the backoff, or the server's hint
     /// when it asks for longer and hints are honoured.
     pub(crate) fn wait(&self, backoff: Duration, hint: Option<Duration>) -> Duration {
-        match hint {
-            Some(hint) if self.honor_retry_after => backoff.max(hint),
-            _ => backoff,
-        }
+        hint.filter(|_| self.honor_retry_after)
+            .map_or(backoff, |hint| backoff.max(hint))
     }
-}
-
-/// A uniformly random duration in `[0, ceiling]`.
-fn full_jitter(ceiling: Duration) -> Duration {
-    ceiling.mul_f64(fastrand::f64())
 }
 
 /// The server's hint: `retry-after-ms` (S2) first, then `Retry-After`
@@ -240,58 +234,40 @@ mod tests {
         assert!(!Failure::Answer(&answer(502, None)).may_have_taken_effect());
     }
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        map
-    }
-
     #[test]
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            retry_after(&headers(&[("retry-after-ms", "250")]), now),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "3")]), now),
-            Some(Duration::from_secs(3))
-        );
-        // S2's header wins over the standard one.
-        assert_eq!(
-            retry_after(
-                &headers(&[("retry-after-ms", "10"), ("retry-after", "3")]),
-                now
-            ),
-            Some(Duration::from_millis(10))
-        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &later)]), now),
-            Some(Duration::from_secs(7))
-        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &past)]), now),
-            Some(Duration::ZERO)
-        );
-        for bad in ["soon", "-1", "1.5", ""] {
-            assert_eq!(
-                retry_after(&headers(&[("retry-after", bad)]), now),
-                None,
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            retry_after(
-                &headers(&[("retry-after-ms", "x"), ("retry-after", "2")]),
-                now
+        let ms = Duration::from_millis;
+        type Headers<'a> = &'a [(&'static str, &'a str)];
+        let cases: &[(Headers<'_>, Option<Duration>)] = &[
+            (&[("retry-after-ms", "250")], Some(ms(250))),
+            (&[("retry-after", "3")], Some(ms(3000))),
+            // S2's header wins over the standard one.
+            (
+                &[("retry-after-ms", "10"), ("retry-after", "3")],
+                Some(ms(10)),
             ),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+            (&[("retry-after", &later)], Some(ms(7000))),
+            (&[("retry-after", &past)], Some(Duration::ZERO)),
+            (&[("retry-after", "soon")], None),
+            (&[("retry-after", "-1")], None),
+            (&[("retry-after", "1.5")], None),
+            (&[("retry-after", "")], None),
+            (
+                &[("retry-after-ms", "x"), ("retry-after", "2")],
+                Some(ms(2000)),
+            ),
+            (&[], None),
+        ];
+        for (pairs, expected) in cases {
+            let mut headers = HeaderMap::new();
+            for (name, value) in *pairs {
+                headers.insert(*name, HeaderValue::from_str(value).unwrap());
+            }
+            assert_eq!(retry_after(&headers, now), *expected, "{pairs:?}");
+        }
     }
 
     #[test]

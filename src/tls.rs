@@ -39,8 +39,7 @@ fn provider() -> Result<Arc<CryptoProvider>, Error> {
     CryptoProvider::get_default().cloned().ok_or_else(|| {
         Error::config(
             "no rustls crypto provider: enable the feature rustls-ring or rustls-aws-lc-rs, \
-             or install a process-wide one with rustls::crypto::CryptoProvider::install_default"
-                .to_owned(),
+             or install a process-wide one with rustls::crypto::CryptoProvider::install_default",
         )
     })
 }
@@ -49,18 +48,13 @@ fn provider() -> Result<Arc<CryptoProvider>, Error> {
 fn root_certificates(pems: &[Vec<u8>]) -> Result<Vec<CertificateDer<'static>>, Error> {
     let mut roots = Vec::new();
     for pem in pems {
-        let before = roots.len();
-        for certificate in CertificateDer::pem_slice_iter(pem) {
-            roots.push(
-                certificate
-                    .map_err(|e| Error::config(format!("cannot read a root certificate: {e}")))?,
-            );
+        let certificates = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::config(format!("cannot read a root certificate: {e}")))?;
+        if certificates.is_empty() {
+            return Err(Error::config("no root certificate found in the PEM given"));
         }
-        if roots.len() == before {
-            return Err(Error::config(
-                "no root certificate found in the PEM given".to_owned(),
-            ));
-        }
+        roots.extend(certificates);
     }
     Ok(roots)
 }
@@ -86,7 +80,7 @@ pub(crate) fn client_config(
         }
         #[cfg(not(any(all(unix, not(target_os = "android")), target_os = "windows")))]
         return Err(Error::config(
-            "extra root certificates are not supported on this platform".to_owned(),
+            "extra root certificates are not supported on this platform",
         ));
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -95,18 +89,15 @@ pub(crate) fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    config.alpn_protocols = if http2_only {
-        vec![b"h2".to_vec()]
-    } else {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    if !http2_only {
+        config.alpn_protocols.push(b"http/1.1".to_vec());
+    }
     Ok(config)
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
 
     /// Which provider the features picked, told apart by a key exchange
