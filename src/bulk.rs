@@ -107,9 +107,12 @@ impl Outcome {
     /// `failed`, `duplicate`, `not_attempted`.
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::Revoked(_) => "revoked",
+            Self::AlreadyGone(_) => "already_gone",
             Self::Refused(_) => "refused",
+            Self::Failed(_) => "failed",
             Self::Duplicate(_) => "duplicate",
-            _ => FirstOutcome::of(self).kind(),
+            Self::NotAttempted => "not_attempted",
         }
     }
 
