@@ -163,6 +163,12 @@ impl Error {
     pub(crate) fn argument(message: impl Into<String>) -> Self {
         Self::Invalid(InvalidInput::Argument(message.into()))
     }
+
+    /// A body that decodes but contradicts itself
+    /// ([`InvalidBody::contradiction`]).
+    pub(crate) fn contradiction(what: &str) -> Self {
+        Self::InvalidBody(InvalidBody::contradiction(what))
+    }
 }
 
 impl From<InvalidId> for Error {

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use futures_util::{Stream, TryStreamExt as _, stream};
 
-use crate::error::{Error, InvalidBody};
+use crate::error::Error;
 
 /// A request of a list operation with S2's cursor shape: the builder of
 /// the generated call, with every parameter but the cursor already set (a
@@ -74,13 +74,13 @@ pub trait CursorList<'a>: Sized + Send + 'a {
                     // A page ending where the one before did would be
                     // asked for forever.
                     if after.as_ref() == Some(&cursor) {
-                        return Err(contradiction("two pages of a list ended at the same item"));
+                        return Err(Error::contradiction("two pages of a list ended at the same item"));
                     }
                     Some((request.after(cursor.clone()), Some(cursor)))
                 }
                 // More promised and no item to continue after.
                 None if Self::has_more(&page) => {
-                    return Err(contradiction(
+                    return Err(Error::contradiction(
                         "a page of a list said `has_more` and held no item",
                     ));
                 }
@@ -100,10 +100,6 @@ pub trait CursorList<'a>: Sized + Send + 'a {
             .map_ok(|page| stream::iter(Self::into_items(page).into_iter().map(Ok)))
             .try_flatten()
     }
-}
-
-fn contradiction(what: &str) -> Error {
-    Error::InvalidBody(InvalidBody::contradiction(what))
 }
 
 include!(concat!(env!("OUT_DIR"), "/lists.rs"));

@@ -215,9 +215,9 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
         loop {
             let event = match events.next().await {
                 None => {
-                    return Step::Reconnect(Error::InvalidBody(InvalidBody::contradiction(
+                    return Step::Reconnect(Error::contradiction(
                         "the event stream ended without `[DONE]`",
-                    )));
+                    ));
                 }
                 Some(Err(EventStreamError::Transport(BodyError::Silent))) => {
                     return Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT));
@@ -226,9 +226,9 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                     return Step::Reconnect(Error::from_reqwest(e));
                 }
                 Some(Err(e)) => {
-                    return Step::Fail(Error::InvalidBody(InvalidBody::contradiction(&format!(
+                    return Step::Fail(Error::contradiction(&format!(
                         "the event stream is malformed: {e}"
-                    ))));
+                    )));
                 }
                 Some(Ok(event)) => event,
             };
@@ -302,9 +302,9 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_default();
         if !content_type.starts_with("text/event-stream") {
-            return Err(Step::Fail(Error::InvalidBody(InvalidBody::contradiction(
+            return Err(Step::Fail(Error::contradiction(
                 &format!("a live read was answered with {content_type:?}, not an event stream"),
-            ))));
+            )));
         }
         self.connected = true;
         self.connected_at = Instant::now();
