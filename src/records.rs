@@ -165,6 +165,9 @@ impl schemars::JsonSchema for RecordBytes {
     }
 }
 
+// `From<(name, value)>` for the spec's header type: `("name", "value").into()`.
+include!(concat!(env!("OUT_DIR"), "/records.rs"));
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

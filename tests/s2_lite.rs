@@ -322,7 +322,7 @@ async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> 
         Vec::new(),
         b"plain text".to_vec(),
     ];
-    let header = |name: &[u8], value: &[u8]| types::Header([name.into(), value.into()]);
+    let header = |name: &[u8], value: &[u8]| types::Header::from((name, value));
     let records: Vec<types::AppendRecord> = bodies
         .iter()
         .enumerate()

@@ -165,7 +165,12 @@ const NEW_PATHS: &str = r#"  /access-tokens/{id}/probe:
 const NEW_SCHEMAS: &str = r#"    Thing:
       type: object
       required: [name]
-      properties: {name: {type: string}, body: {type: string}}
+      properties: {name: {type: string}, body: {type: string}, headers: {type: array, items: {$ref: '#/components/schemas/Tag'}}}
+    Tag:
+      type: array
+      items: {type: string}
+      minItems: 2
+      maxItems: 2
     ListThingsResponse:
       type: object
       required: [things, has_more]
@@ -185,7 +190,8 @@ const NEW_SCHEMAS: &str = r#"    Thing:
 "#;
 
 /// What the application writes for them: the plain call, the list as a
-/// stream, the live read, and record data as bytes.
+/// stream, the live read, and record data as bytes (a name-value pair from
+/// a tuple).
 const NEW_CALLS: &str = r#"use s2_openapi::CursorList as _;
 
 fn main() {
@@ -201,6 +207,7 @@ fn main() {
     let thing = s2_openapi::types::Thing {
         name: "binary".to_owned(),
         body: Some(s2_openapi::RecordBytes::from(&b"\xff\x00"[..])),
+        headers: vec![("name", &b"\xff"[..]).into()],
     };
     let _request = client
         .generated()

@@ -55,6 +55,8 @@ pub struct Generated {
     pub calls_code: String,
     /// The rules of the spec's constrained types ([`crate::arguments`]).
     pub argument_rules: Vec<(String, String)>,
+    /// Conversions of record-data pairs ([`crate::records::pair_impls`]).
+    pub records_code: String,
 }
 
 /// Crates the generated code refers to that a build may not have:
@@ -73,9 +75,9 @@ pub struct Needs {
 
 impl Generated {
     /// Every file a build of s2-openapi includes, by name: the clients,
-    /// the spec's facts, and the list and live-read impls. `build.rs`
+    /// the spec's facts, and the list, live-read, call and record impls. `build.rs`
     /// writes them to `OUT_DIR`.
-    pub fn files(&self) -> [(&'static str, String); 6] {
+    pub fn files(&self) -> [(&'static str, String); 7] {
         let generated = |code: &str| format!("{GENERATED_HEADER}{code}");
         [
             ("generated.rs", self.client_code.clone()),
@@ -84,6 +86,7 @@ impl Generated {
             ("live_client.rs", generated(&self.live_client_code)),
             ("live_reads.rs", generated(&self.live_reads_code)),
             ("calls.rs", generated(&self.calls_code)),
+            ("records.rs", generated(&self.records_code)),
         ]
     }
 
@@ -187,6 +190,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     notes.extend(call_notes);
     let calls_code = crate::calls::render(&calls);
     let argument_rules = crate::arguments::rules(&lowered, &type_names);
+    let records_code = crate::records::pair_impls(&lowered, &type_names);
     let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
     notes.extend(list_notes);
 
@@ -211,6 +215,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         live_reads_code,
         calls_code,
         argument_rules,
+        records_code,
     })
 }
 

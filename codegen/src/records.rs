@@ -14,6 +14,7 @@
 //!   (`Operation::record_format`), so header and encoding cannot disagree.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
@@ -193,6 +194,36 @@ fn retype_name_value(pair: &mut Value) {
     }
 }
 
+/// `From<(name, value)>` for each generated type of a named pair of record
+/// bytes (S2's `Header`), so that a header is written
+/// `("content-type", "text/plain").into()` rather than as the two-element
+/// array typify makes it.
+pub fn pair_impls(doc: &Value, types: &BTreeSet<String>) -> String {
+    let mut code = String::new();
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object);
+    for (name, schema) in schemas.into_iter().flatten() {
+        let Some(rust) = crate::lists::pascal(name).filter(|n| types.contains(n)) else {
+            continue;
+        };
+        let is_pair = schema.get("type").and_then(Value::as_str) == Some("array")
+            && schema.get("minItems").and_then(Value::as_u64) == Some(2)
+            && schema.get("maxItems").and_then(Value::as_u64) == Some(2)
+            && schema.get("items") == Some(&bytes_ref());
+        if is_pair {
+            let _ = writeln!(
+                code,
+                "impl<N: Into<{BYTES_TYPE}>, V: Into<{BYTES_TYPE}>> From<(N, V)> \
+                 for crate::generated::types::{rust} {{\n    \
+                 fn from((name, value): (N, V)) -> Self {{\n        \
+                 Self::from([name.into(), value.into()])\n    }}\n}}"
+            );
+        }
+    }
+    code
+}
+
 fn bytes_ref() -> Value {
     json!({ "$ref": format!("{SCHEMA_PREFIX}{BYTES_SCHEMA}") })
 }
@@ -254,6 +285,24 @@ mod tests {
             .unwrap();
         assert_eq!(parameters.len(), 1);
         assert_eq!(parameters[0]["name"], "x");
+    }
+
+    #[test]
+    fn a_pair_of_record_bytes_converts_from_a_tuple() {
+        let mut lowered = doc();
+        as_bytes(&mut lowered);
+        let types = ["Header", "Rec", "Other"].map(str::to_owned).into();
+        let code = pair_impls(&lowered, &types);
+        let file = syn::parse_file(&code).unwrap();
+        assert_eq!(file.items.len(), 1, "{code}");
+        assert!(
+            code.contains("From<(N, V)> for crate::generated::types::Header"),
+            "{code}"
+        );
+        // Not generated: no impl for a type progenitor did not make.
+        assert_eq!(pair_impls(&lowered, &BTreeSet::new()), "");
+        // A pair of strings (no `s2-format`) is left as it is.
+        assert_eq!(pair_impls(&doc(), &types), "");
     }
 
     #[test]
