@@ -17,31 +17,34 @@ use crate::generated;
 use crate::live::{LiveEvent, LiveRead};
 
 /// The variable naming the basin in a per-basin endpoint template.
-const BASIN_VARIABLE: &str = "{basin}";
+pub(crate) const BASIN_VARIABLE: &str = "{basin}";
 
 /// How basins are reached from a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum BasinRouting {
     /// One host per basin: the endpoint template with `{basin}` replaced.
     PerHost(String),
-    /// The account endpoint, with an `s2-basin` header.
-    Header,
+    /// One endpoint for every basin, with an `s2-basin` header: the basin
+    /// endpoint given, else the account's.
+    Header(Option<String>),
 }
 
 impl BasinRouting {
-    /// The routing for a client: an explicit basin endpoint first; else,
-    /// when the client talks to the spec's own server, the spec's per-basin
-    /// server; else (a custom endpoint: `s2-lite`, one cell) the header.
-    pub(crate) fn choose(basin_endpoint: Option<&str>, default_endpoint: bool) -> Self {
-        let template = basin_endpoint.or_else(|| {
-            let spec_server = crate::spec::OPERATIONS
-                .iter()
-                .find_map(|op| op.basin_server);
-            spec_server.filter(|_| default_endpoint)
-        });
-        match template {
-            Some(template) if template.contains(BASIN_VARIABLE) => Self::PerHost(template.into()),
-            _ => Self::Header,
+    /// The routing for a client: an explicit basin endpoint first (checked
+    /// and normalized, `{basin}` kept); else, when the client talks to the
+    /// spec's own server, the spec's per-basin server; else (a custom
+    /// endpoint: `s2-lite`, one cell) the header on the account endpoint.
+    pub(crate) fn choose(basin_endpoint: Option<String>, default_endpoint: bool) -> Self {
+        match basin_endpoint {
+            Some(template) if template.contains(BASIN_VARIABLE) => Self::PerHost(template),
+            Some(endpoint) => Self::Header(Some(endpoint)),
+            None => {
+                let spec_server = crate::spec::OPERATIONS
+                    .iter()
+                    .find_map(|op| op.basin_server)
+                    .filter(|server| default_endpoint && server.contains(BASIN_VARIABLE));
+                spec_server.map_or(Self::Header(None), |server| Self::PerHost(server.into()))
+            }
         }
     }
 }
@@ -140,7 +143,10 @@ impl Basin {
                 })?;
                 (url.as_str().trim_end_matches('/').to_owned(), None)
             }
-            BasinRouting::Header => (account.baseurl.clone(), Some(basin_header(name.as_str())?)),
+            BasinRouting::Header(endpoint) => (
+                endpoint.clone().unwrap_or_else(|| account.baseurl.clone()),
+                Some(basin_header(name.as_str())?),
+            ),
         };
         let layer = account.inner.for_basin(header);
         let generated =
@@ -225,14 +231,15 @@ mod tests {
 
     #[test]
     fn routing_follows_the_endpoint() {
+        let given = |endpoint: &str| Some(endpoint.to_owned());
         assert_eq!(
-            BasinRouting::choose(Some("https://{basin}.b.example"), false),
-            BasinRouting::PerHost("https://{basin}.b.example".to_owned())
+            BasinRouting::choose(given("https://{basin}.b.example/v1"), false),
+            BasinRouting::PerHost("https://{basin}.b.example/v1".to_owned())
         );
         assert_eq!(
-            BasinRouting::choose(Some("http://localhost:8080"), true),
-            BasinRouting::Header
+            BasinRouting::choose(given("http://localhost:8080/v1"), true),
+            BasinRouting::Header(given("http://localhost:8080/v1"))
         );
-        assert_eq!(BasinRouting::choose(None, false), BasinRouting::Header);
+        assert_eq!(BasinRouting::choose(None, false), BasinRouting::Header(None));
     }
 }

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::Error;
-use crate::basin::BasinRouting;
+use crate::basin::{BASIN_VARIABLE, BasinRouting};
 use crate::client::Client;
 use crate::layer::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RequestLayer};
 use crate::retry::RetryPolicy;
@@ -177,9 +177,11 @@ impl ClientBuilder {
     /// Where [`Client::basin`] handles send: a URL with `{basin}` in its
     /// host (`https://{basin}.b.s2.dev/v1`) for one host per basin, or
     /// without (`http://localhost:8080`) for one endpoint serving every
-    /// basin, named in an `s2-basin` header. Default: the spec's per-basin
-    /// server when the endpoint is the spec's own, else the header on the
-    /// account endpoint (as for `s2-lite`).
+    /// basin, named in an `s2-basin` header. Read and checked as the
+    /// account endpoint is (`[scheme://]host[:port]`, the API prefix added,
+    /// clear text refused). Default: the spec's per-basin server when the
+    /// endpoint is the spec's own, else the header on the account endpoint
+    /// (as for `s2-lite`).
     pub fn basin_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.basin_endpoint = Some(endpoint.into());
         self
@@ -223,21 +225,43 @@ impl ClientBuilder {
             .or(crate::spec::SPEC_SERVER_URL)
             .ok_or_else(|| Error::config("no endpoint given and the spec names no server"))?;
         let base_url = base_url(endpoint).map_err(Error::config)?;
-        if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
-            return Err(Error::config(format!(
-                "refusing to send the access token in clear text to {}; use https, \
-                 or allow_insecure_http(true)",
-                base_url.host_str().unwrap_or_default()
-            )));
-        }
+        self.check_clear_text(&base_url)?;
+        let basin_endpoint = match &self.basin_endpoint {
+            Some(endpoint) => Some(self.basin_endpoint_url(endpoint)?),
+            None => None,
+        };
         let http = self.http_client(token)?;
         let layer = RequestLayer::new(
             self.retry.clone(),
             self.request_timeout,
             self.operation_timeout,
         );
-        let routing = BasinRouting::choose(self.basin_endpoint.as_deref(), self.endpoint.is_none());
+        let routing = BasinRouting::choose(basin_endpoint, self.endpoint.is_none());
         Ok(Client::new(base_url, http, layer, routing))
+    }
+
+    /// Refuses a plain `http://` URL that is not this machine, unless
+    /// allowed: the token would cross the network in clear text.
+    fn check_clear_text(&self, url: &Url) -> Result<(), Error> {
+        if url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(url) {
+            return Err(Error::config(format!(
+                "refusing to send the access token in clear text to {}; use https, \
+                 or allow_insecure_http(true)",
+                url.host_str().unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The basin endpoint, checked and normalized as the account endpoint
+    /// is (`[scheme://]host[:port]`, the API prefix, clear text refused),
+    /// with its `{basin}` kept: a basin name stands in for it meanwhile.
+    fn basin_endpoint_url(&self, endpoint: &str) -> Result<String, Error> {
+        const STAND_IN: &str = "basin-name-stand-in";
+        let url = base_url(&endpoint.replace(BASIN_VARIABLE, STAND_IN))
+            .map_err(|why| Error::config(format!("basin {}", why.replace(STAND_IN, BASIN_VARIABLE))))?;
+        self.check_clear_text(&url)?;
+        Ok(url.as_str().replace(STAND_IN, BASIN_VARIABLE))
     }
 
     fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
@@ -337,6 +361,36 @@ pub(crate) fn base_url(endpoint: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_basin_endpoint_is_checked_and_normalized_like_the_account_endpoint() {
+        use progenitor_client::ClientInfo as _;
+        let basin_base = |endpoint: &str| {
+            let client = Client::builder()
+                .access_token("t")
+                .endpoint("http://localhost:8080")
+                .basin_endpoint(endpoint)
+                .build()?;
+            let basin = client.basin("my-basin-1")?;
+            Ok::<_, Error>(basin.generated().baseurl().to_owned())
+        };
+        for (given, base) in [
+            ("{basin}.b.s2.dev", "https://my-basin-1.b.s2.dev/v1"),
+            ("https://{basin}.b.s2.dev/v1", "https://my-basin-1.b.s2.dev/v1"),
+            ("http://{basin}.localhost:9000/", "http://my-basin-1.localhost:9000/v1"),
+            // One endpoint for every basin: that endpoint, not the account's.
+            ("http://127.0.0.1:9000", "http://127.0.0.1:9000/v1"),
+        ] {
+            assert_eq!(basin_base(given).unwrap(), base, "{given}");
+        }
+        for (given, why) in [
+            ("http://{basin}.b.example", "clear text"),
+            ("ftp://{basin}.b.example", "basin endpoint \"ftp://{basin}.b.example\""),
+        ] {
+            let err = basin_base(given).unwrap_err();
+            assert!(err.to_string().contains(why), "{given}: {err}");
+        }
+    }
 
     #[test]
     fn endpoints_are_normalized_to_the_api_base() {
