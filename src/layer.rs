@@ -5,6 +5,9 @@
 //! progenitor hands each request it builds to [`ClientHooks::exec`], with the
 //! spec's operation id. There, this layer:
 //!
+//! - refuses, in `pre`, a per-basin operation on the account's handle, an
+//!   account operation on a basin's, and a URL that is not the operation's
+//!   path template with one segment per argument;
 //! - drops progenitor's `api-version` header (S2 defines none), adds the
 //!   basin's `s2-basin` header for a [`Basin`](crate::Basin) handle, and gives
 //!   operations that take S2's idempotency token (`s2-request-token`, read
@@ -260,7 +263,7 @@ impl RequestLayer {
         // limiter (in `pre`); later ones wait for theirs below.
         let started = Instant::now();
         let mut granted_at = None;
-        let deadline = started + policy.operation_timeout;
+        let deadline = deadline_after(started, policy.operation_timeout);
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
         // The limiter gates every attempt, retries included, and learns
@@ -317,7 +320,10 @@ impl RequestLayer {
             let failure = failed.failure();
             if let Some(limiter) = limiter {
                 let throttled = failed.status() == Some(StatusCode::TOO_MANY_REQUESTS);
-                limiter.answered(attempt_started, throttled, failed.retry_after);
+                // A hint longer than a call may last would stall the whole
+                // run for it: no call waits past its own deadline.
+                let hint = failed.retry_after.map(|h| h.min(policy.operation_timeout));
+                limiter.answered(attempt_started, throttled, hint);
             }
             if let Some(status) = failed.status() {
                 report.status = Some(status);
@@ -379,11 +385,48 @@ impl RequestLayer {
         }
         let backoff = backoff.ok_or("no attempts left")?;
         let wait = self.policy.retry.wait(backoff, hint);
-        if Instant::now() + wait >= deadline {
+        if Instant::now().checked_add(wait).is_none_or(|at| at >= deadline) {
             return Err("the wait would pass the deadline");
         }
         Ok(wait)
     }
+}
+
+/// Whether `url` is the spec's path `template` under `base_url`, each
+/// `{parameter}` one non-empty segment. progenitor's path encoder leaves `\`
+/// and `.` as they are, and URL parsing makes them a separator and dot
+/// segments, which could send a call with a name such as `logs\2024` or
+/// `..` to another resource.
+fn follows_template(url: &url::Url, base_url: &str, template: &str) -> bool {
+    let authority = base_url.find("://").map_or(0, |i| i + 3);
+    let base_path = base_url[authority..]
+        .find('/')
+        .map_or("", |i| &base_url[authority + i..]);
+    let Some(rest) = url.path().strip_prefix(base_path.trim_end_matches('/')) else {
+        return false;
+    };
+    let (mut sent, mut wanted) = (rest.split('/'), template.split('/'));
+    loop {
+        match (sent.next(), wanted.next()) {
+            (None, None) => return true,
+            (Some(sent), Some(wanted)) if wanted.contains('{') => {
+                if sent.is_empty() {
+                    return false;
+                }
+            }
+            (Some(sent), Some(wanted)) if sent == wanted => {}
+            _ => return false,
+        }
+    }
+}
+
+/// `timeout` after `start`, or a century after it when the sum is past what
+/// an `Instant` holds (a `Duration::MAX` "no deadline").
+fn deadline_after(start: Instant, timeout: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    (start.checked_add(timeout))
+        .or_else(|| start.checked_add(CENTURY))
+        .unwrap_or(start)
 }
 
 /// Waits `after` (a retry's backoff), then for `limiter` to let an attempt
@@ -449,24 +492,46 @@ impl RequestLayer {
     /// Why `request` must not be sent, if it must not: an operation the
     /// spec serves per basin, on a handle without one (sent from the
     /// account's handle it would reach no basin: `bad_header` on a shared
-    /// endpoint, the account host otherwise); or a bulk run stopped, or
+    /// endpoint, the account host otherwise), or an account operation on a
+    /// basin's handle; or a bulk run stopped, or
     /// past its deadline, while the request waited for its turn. A bulk
     /// run's first attempt waits here for its turn, as for a place among
     /// the run's concurrent requests: the call's deadline starts when it
     /// is sent.
-    async fn refusal(&self, request: &reqwest::Request, operation: &str) -> Option<String> {
-        let per_basin =
-            crate::spec::operation(operation).is_some_and(|op| op.basin_server.is_some());
-        if per_basin
-            && matches!(self.scope, Scope::Account)
-            && !request.headers().contains_key(S2_BASIN)
-        {
-            return Some(format!(
-                "`{operation}` is served per basin: call it on `client.basin(name)`"
-            ));
+    async fn refusal(
+        &self,
+        request: &reqwest::Request,
+        operation: &str,
+        base_url: &str,
+    ) -> Option<String> {
+        if let Some(op) = crate::spec::operation(operation) {
+            if !follows_template(request.url(), base_url, op.path) {
+                return Some(format!(
+                    "an argument of `{operation}` would not be sent as one path segment of \
+                     `{}` (a `\\` is read as `/`, and `.` or `..` as a relative path): the \
+                     request would reach another resource",
+                    op.path
+                ));
+            }
+            let per_basin = op.basin_server.is_some();
+            match self.scope {
+                Scope::Account if per_basin && !request.headers().contains_key(S2_BASIN) => {
+                    return Some(format!(
+                        "`{operation}` is served per basin: call it on `client.basin(name)`"
+                    ));
+                }
+                // Sent from a basin's handle it would reach the basin's
+                // host, or carry a basin it does not concern.
+                Scope::Basin(_) if !per_basin => {
+                    return Some(format!(
+                        "`{operation}` is served by the account: call it on the client, not a basin"
+                    ));
+                }
+                _ => {}
+            }
         }
         if let Some(limiter) = self.limiter.as_deref() {
-            let deadline = Instant::now() + self.policy.operation_timeout;
+            let deadline = deadline_after(Instant::now(), self.policy.operation_timeout);
             // Boxed: only a bulk run's requests wait, and inline the wait
             // would make every call's future larger.
             let turn = Box::pin(permit_by(limiter, Duration::ZERO, deadline));
@@ -490,7 +555,8 @@ macro_rules! hooks {
                 request: &mut reqwest::Request,
                 info: &OperationInfo,
             ) -> Result<(), progenitor_client::Error<E>> {
-                match self.inner.refusal(request, info.operation_id).await {
+                let refusal = self.inner.refusal(request, info.operation_id, &self.baseurl);
+                match refusal.await {
                     Some(why) => Err(progenitor_client::Error::Custom(why)),
                     None => Ok(()),
                 }
@@ -705,6 +771,32 @@ mod tests {
         let request = body.build().unwrap();
         let copy = retry_copy(&request).unwrap();
         assert_eq!(copy.body().and_then(|b| b.as_bytes()), Some(&b"{}"[..]));
+    }
+
+    #[test]
+    fn a_request_follows_its_template_only_with_one_segment_per_argument() {
+        let base = "http://127.0.0.1:8080/v1";
+        let sent = |path: &str| {
+            let url = url::Url::parse(&format!("{base}{path}")).unwrap();
+            follows_template(&url, base, "/streams/{stream}/records")
+        };
+        assert!(sent("/streams/logs/records"));
+        assert!(sent("/streams/a%5Cb%2F..%25/records"));
+        for wrong in [
+            r"/streams/logs\2024/records",
+            r"/streams/..\..\x\streams\y/records",
+            "/streams/../records",
+            "/streams/./records",
+            "/streams//records",
+            "/streams/logs",
+            "/basins/logs/records",
+        ] {
+            assert!(!sent(wrong), "{wrong}");
+        }
+        let url = url::Url::parse("http://h/streams/x").unwrap();
+        assert!(follows_template(&url, "http://h/", "/streams/{stream}"));
+        assert!(follows_template(&url, "http://h", "/streams/{stream}"));
+        assert!(!follows_template(&url, "http://h/v1", "/streams/{stream}"));
     }
 
     #[test]

@@ -162,18 +162,35 @@ async fn retry_after_hints_are_honoured() {
 
 #[tokio::test]
 async fn a_hint_past_the_deadline_ends_the_call_at_once() {
-    let fault = with_header(error_info(503, "unavailable"), "retry-after", "60");
-    let (result, attempts, elapsed) = run(vec![fault]).await;
-    assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::Unavailable));
-    assert_eq!(attempts, 1);
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    // The largest hint is past what an `Instant` can hold: no overflow.
+    for hint in ["60", "18446744073709551615"] {
+        let fault = with_header(error_info(503, "unavailable"), "retry-after", hint);
+        let (result, attempts, elapsed) = run(vec![fault]).await;
+        assert_eq!(result.unwrap_err().code(), Some(&ErrorCode::Unavailable));
+        assert_eq!(attempts, 1, "{hint}");
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_endless_deadline_is_no_deadline() {
+    let server = FaultServer::start(vec![reply(503), reply(204)]).await;
+    let client = Client::builder()
+        .access_token(support::TOKEN)
+        .endpoint(&server.endpoint)
+        .operation_timeout(Duration::MAX)
+        .retry_policy(RetryPolicy::new().with_backoff(Duration::ZERO, Duration::ZERO))
+        .build()
+        .unwrap();
+    let revoked = client.revoke_access_token("tok-1").await.unwrap();
+    assert_eq!((server.attempts(), revoked.attempts), (2, 2));
 }
 
 #[tokio::test]
 async fn client_errors_are_never_retried() {
     for (status, code) in [
         (400, "bad_path"),
-        (401, "unauthorized"),
+        (401, "authn"),
         (403, "permission_denied"),
         (404, "access_token_not_found"),
         (409, "resource_already_exists"),
@@ -186,6 +203,12 @@ async fn client_errors_are_never_retried() {
         let err = result.unwrap_err();
         assert!(matches!(err, Error::Api(_)), "{status}: {err:?}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        // Each is S2's own code, so the crate's table decides, not the
+        // status fallback.
+        let known = err
+            .code()
+            .is_some_and(|c| !matches!(c, ErrorCode::Unknown(_)));
+        assert!(known, "{code} is not in the table");
         assert_eq!(attempts, 1, "{status} was retried");
     }
 }

@@ -259,10 +259,41 @@ mod whole_api {
         let err = Error::from(basin.generated().list_streams().send().await.unwrap_err());
         assert_eq!(err.code(), Some(&ErrorCode::BasinNotFound), "{err:?}");
         assert_eq!(server.attempts(), 1);
+
+        // And the account's operations are refused on a basin's handle.
+        let err = basin.generated().list_basins().await.unwrap_err();
+        assert!(matches!(err, Error::NotSent(_)), "{err:?}");
+        assert!(err.to_string().contains("served by the account"), "{err}");
+        assert_eq!(server.attempts(), 1);
         assert_eq!(
             server.header_values("s2-basin"),
             [Some("some-basin".to_owned())]
         );
+    }
+
+    /// A name that URL parsing would not keep as one path segment (a `\`
+    /// read as `/`, a `.` or `..` resolved) is refused before sending, so
+    /// a call never reaches another resource; a name that is one segment
+    /// goes out percent-encoded.
+    #[cfg(s2_operation = "delete_stream")]
+    #[tokio::test]
+    async fn a_name_that_would_leave_its_path_segment_is_not_sent() {
+        let server = FaultServer::start(vec![Fault::Reply(202, Vec::new(), Vec::new())]).await;
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        for name in [r"logs\2024", r"..\basins\other-basin", "..", "."] {
+            let err = basin
+                .generated()
+                .delete_stream()
+                .stream(name)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::NotSent(_)), "{name}: {err:?}");
+            assert!(err.to_string().contains("one path segment"), "{err}");
+        }
+        assert_eq!(server.attempts(), 0);
+        let _ = basin.generated().delete_stream().stream("a/b?c").await;
+        assert_eq!(server.attempts(), 1);
+        assert_eq!(server.paths(), ["/v1/streams/a%2Fb%3Fc"]);
     }
 
     /// A list as a stream: each page starts after the last item of the one

@@ -109,6 +109,13 @@ impl FaultServer {
         self.heads.lock().unwrap().len()
     }
 
+    /// The path (with its query) of each request received.
+    pub fn paths(&self) -> Vec<String> {
+        let heads = self.heads.lock().unwrap();
+        let path = |head: &String| head.split(' ').nth(1).unwrap_or_default().to_owned();
+        heads.iter().map(path).collect()
+    }
+
     /// The value of header `name` (lower case) in each request received.
     pub fn header_values(&self, name: &str) -> Vec<Option<String>> {
         self.heads
