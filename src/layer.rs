@@ -398,18 +398,25 @@ impl RequestLayer {
 /// segments, which could send a call with a name such as `logs\2024` or
 /// `..` to another resource.
 fn follows_template(url: &url::Url, base_url: &str, template: &str) -> bool {
-    let authority = base_url.find("://").map_or(0, |i| i + 3);
-    let base_path = base_url[authority..]
-        .find('/')
-        .map_or("", |i| &base_url[authority + i..]);
-    let Some(rest) = url.path().strip_prefix(base_path.trim_end_matches('/')) else {
+    // Byte by byte: this runs on every call.
+    let base = base_url.as_bytes();
+    let authority = base.windows(2).position(|w| w == b"//").map_or(0, |i| i + 2);
+    let mut base_path = base[authority..]
+        .iter()
+        .position(|&b| b == b'/')
+        .map_or(&[][..], |i| &base[authority + i..]);
+    while let [head @ .., b'/'] = base_path {
+        base_path = head;
+    }
+    let Some(rest) = url.path().as_bytes().strip_prefix(base_path) else {
         return false;
     };
-    let (mut sent, mut wanted) = (rest.split('/'), template.split('/'));
+    let mut sent = rest.split(|&b| b == b'/');
+    let mut wanted = template.as_bytes().split(|&b| b == b'/');
     loop {
         match (sent.next(), wanted.next()) {
             (None, None) => return true,
-            (Some(sent), Some(wanted)) if wanted.contains('{') => {
+            (Some(sent), Some(wanted)) if wanted.contains(&b'{') => {
                 if sent.is_empty() {
                     return false;
                 }
@@ -797,6 +804,23 @@ mod tests {
         assert!(follows_template(&url, "http://h/", "/streams/{stream}"));
         assert!(follows_template(&url, "http://h", "/streams/{stream}"));
         assert!(!follows_template(&url, "http://h/v1", "/streams/{stream}"));
+    }
+
+    proptest::proptest! {
+        /// Any name without `\` that is not `.` or `..` is sent as one
+        /// segment that decodes back to it: the check refuses none of them.
+        #[test]
+        fn every_name_that_is_one_segment_is_let_through(name in "\\PC{1,24}") {
+            proptest::prop_assume!(!name.contains('\\') && name != "." && name != "..");
+            let base = "http://127.0.0.1:8080/v1";
+            let path = format!("/streams/{}/records", progenitor_client::encode_path(&name));
+            let url = url::Url::parse(&format!("{base}{path}")).unwrap();
+            let template = "/streams/{stream}/records";
+            proptest::prop_assert!(follows_template(&url, base, template), "{}", url);
+            let segment = url.path_segments().unwrap().nth(2).unwrap();
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8().unwrap();
+            proptest::prop_assert_eq!(decoded, name);
+        }
     }
 
     #[test]
