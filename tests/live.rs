@@ -173,13 +173,10 @@ mod scripted {
 
     #[tokio::test]
     async fn a_503_on_reconnect_is_retried_by_the_layer() {
-        let server = Recorder::start({
-            let calls = std::sync::atomic::AtomicUsize::new(0);
-            move |_| match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                0 => Reply::events(&[batch(0..1)]),
-                1 => Reply::error_info(503, "unavailable", "scripted"),
-                _ => Reply::events(&[batch(1..2), done()]),
-            }
+        let server = Recorder::in_turn(|call| match call {
+            0 => Reply::events(&[batch(0..1)]),
+            1 => Reply::error_info(503, "unavailable", "scripted"),
+            _ => Reply::events(&[batch(1..2), done()]),
         })
         .await;
         let (seq_nums, _, error) = read_all(&server).await;
@@ -293,13 +290,10 @@ mod scripted {
     /// after the layer's retries (a restarting server) is sent again.
     #[tokio::test]
     async fn an_unavailable_server_during_a_read_is_waited_for() {
-        let server = Recorder::start({
-            let calls = std::sync::atomic::AtomicUsize::new(0);
-            move |_| match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                0 => Reply::events(&[batch(0..1)]),
-                1..=3 => Reply::error_info(503, "unavailable", "restarting"),
-                _ => Reply::events(&[batch(1..2), done()]),
-            }
+        let server = Recorder::in_turn(|call| match call {
+            0 => Reply::events(&[batch(0..1)]),
+            1..=3 => Reply::error_info(503, "unavailable", "restarting"),
+            _ => Reply::events(&[batch(1..2), done()]),
         })
         .await;
         let (seq_nums, _, error) = read_all(&server).await;

@@ -110,6 +110,14 @@ impl Recorder {
         Self::serve(listener, script)
     }
 
+    /// Starts a server answering its requests in turn: the first (0) with
+    /// `script(0)`, the next with `script(1)`, and so on.
+    pub async fn in_turn(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Self {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let next = move || calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self::start(move |_| script(next())).await
+    }
+
     /// Starts a server on `listener` answering every request with `script`.
     pub fn serve(
         listener: tokio::net::TcpListener,
