@@ -185,13 +185,18 @@ fn retype_record_data(schema: &mut Value, named_headers: &mut Vec<String>) {
 /// A name-value pair (an array of exactly two strings) becomes a pair of
 /// record bytes; anything else is left alone.
 fn retype_name_value(pair: &mut Value) {
-    let is_pair = pair.get("type").and_then(Value::as_str) == Some("array")
-        && pair.get("minItems").and_then(Value::as_u64) == Some(2)
-        && pair.get("maxItems").and_then(Value::as_u64) == Some(2)
-        && pair.pointer("/items/type").and_then(Value::as_str) == Some("string");
-    if is_pair {
+    let items = pair_items(pair);
+    if items.and_then(|i| i.get("type")).and_then(Value::as_str) == Some("string") {
         pair["items"] = bytes_ref();
     }
+}
+
+/// The item schema of `schema` when it is an array of exactly two items.
+fn pair_items(schema: &Value) -> Option<&Value> {
+    let is_pair = schema.get("type").and_then(Value::as_str) == Some("array")
+        && schema.get("minItems").and_then(Value::as_u64) == Some(2)
+        && schema.get("maxItems").and_then(Value::as_u64) == Some(2);
+    schema.get("items").filter(|_| is_pair)
 }
 
 /// `From<(name, value)>` for each generated type of a named pair of record
@@ -207,11 +212,7 @@ pub fn pair_impls(doc: &Value, types: &BTreeSet<String>) -> String {
         let Some(rust) = crate::lists::pascal(name).filter(|n| types.contains(n)) else {
             continue;
         };
-        let is_pair = schema.get("type").and_then(Value::as_str) == Some("array")
-            && schema.get("minItems").and_then(Value::as_u64) == Some(2)
-            && schema.get("maxItems").and_then(Value::as_u64) == Some(2)
-            && schema.get("items") == Some(&bytes_ref());
-        if is_pair {
+        if pair_items(schema) == Some(&bytes_ref()) {
             let _ = writeln!(
                 code,
                 "impl<N: Into<{BYTES_TYPE}>, V: Into<{BYTES_TYPE}>> From<(N, V)> \
