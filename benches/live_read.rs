@@ -48,7 +48,7 @@ mod live {
     const BODY: usize = 100;
 
     pub async fn run() {
-        let Some(s2) = S2Lite::start_if_installed() else {
+        let Some(s2) = S2Lite::start_if_installed().await else {
             println!("live-read: skipped: no s2-lite binary (S2_LITE_BIN)");
             return;
         };

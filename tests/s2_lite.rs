@@ -26,7 +26,7 @@ use support::s2_lite::delete_basin;
 #[tokio::test]
 #[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
 async fn revoke_maps_s2_lites_answers_to_typed_errors() {
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     for http2 in [false, true] {
         let client = s2.client(http2);
         let err = client.revoke_access_token("abc").await.unwrap_err();
@@ -40,7 +40,7 @@ async fn revoke_maps_s2_lites_answers_to_typed_errors() {
 #[tokio::test]
 #[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
 async fn s2_lite_refuses_what_the_client_refuses_first() {
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     let client = s2.client(false);
     // 60 characters, 120 bytes: the vendored spec allows it, S2 does not.
     // Sent raw (plain reqwest, whatever the spec says), s2-lite answers 400
@@ -87,7 +87,7 @@ async fn s2_lite_refuses_what_the_client_refuses_first() {
 async fn full_api_basins_against_s2_lite() {
     use s2_openapi::types;
 
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     let client = s2.client(false);
     let api = client.generated();
     let basin = format!("s2-openapi-{}", std::process::id());
@@ -146,7 +146,7 @@ async fn full_api_basins_against_s2_lite() {
 async fn full_api_streams_against_s2_lite() {
     use s2_openapi::types;
 
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     let account = s2.client(false);
     let basin = format!("s2-openapi-streams-{}", std::process::id());
     account
@@ -220,7 +220,7 @@ async fn full_api_streams_against_s2_lite() {
 async fn a_stream_lifecycle_through_the_generated_operations() -> Result<(), Error> {
     use s2_openapi::types;
 
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     for (n, http2) in [false, true].into_iter().enumerate() {
         let client = s2.client(http2);
         let name = format!("lifecycle-{n}");
@@ -307,7 +307,7 @@ async fn record_bytes_round_trip_through_append_and_read() -> Result<(), Error> 
     use futures_util::TryStreamExt as _;
     use s2_openapi::{RecordBytes, types};
 
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     let client = s2.client(false);
     let name = format!("bytes-{}", std::process::id());
     let basin = create_basin(&client, &name).await?;
@@ -394,7 +394,7 @@ async fn lists_are_streams_across_pages() -> Result<(), Error> {
     use futures_util::{StreamExt as _, TryStreamExt as _};
     use s2_openapi::CursorList as _;
 
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     let client = s2.client(true);
     let name = format!("lists-{}", std::process::id());
     let basin = create_basin(&client, &name).await?;
@@ -470,7 +470,7 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
 
     const RECORDS: u64 = 100_000;
     const BATCH: usize = 1_000;
-    let s2 = S2Lite::start();
+    let s2 = S2Lite::start().await;
     let writer = s2.client(false);
     let name = format!("live-{}", std::process::id());
     let basin = create_basin(&writer, &name).await?;

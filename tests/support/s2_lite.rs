@@ -7,13 +7,15 @@
 //! installs it.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use s2_openapi::Client;
 
 pub struct S2Lite {
     child: Child,
+    /// Where the server's output goes: shown when a test using it fails.
+    log: PathBuf,
     pub endpoint: String,
 }
 
@@ -30,39 +32,52 @@ pub fn binary() -> Option<PathBuf> {
 
 impl S2Lite {
     /// Starts s2-lite; a test that asked for it fails without it.
-    pub fn start() -> Self {
+    pub async fn start() -> Self {
         Self::start_if_installed()
+            .await
             .expect("no s2-lite binary: set S2_LITE_BIN, or install it as .ci/run does")
     }
 
-    /// Starts s2-lite when it is installed.
-    pub fn start_if_installed() -> Option<Self> {
+    /// Starts s2-lite when it is installed, and returns once it answers.
+    pub async fn start_if_installed() -> Option<Self> {
         let bin = binary()?;
         let port = super::free_port();
+        // A name only this server has (its storage path, which its
+        // dashboard reports): the server that answers on the port is this
+        // one, not another that took the port first.
+        let tag = format!("s2-openapi-test-{}-{port}", std::process::id());
+        let log = std::env::temp_dir().join(format!("{tag}.log"));
+        let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(&bin)
-            .args(["--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .args(["--port", &port.to_string(), "--path", &tag])
+            .env_remove("S2LITE_NO_DASHBOARD")
+            .env("NO_COLOR", "1")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
             .spawn()
             .unwrap();
         let mut server = Self {
             child,
+            log,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
+        let probe = reqwest::Client::new();
+        let config = format!("{}/dashboard/config.json", server.endpoint);
         let started = Instant::now();
         loop {
-            // Answering on the port, and still running: the server there is
-            // this one (an s2-lite that could not bind it has exited).
+            if let Ok(answer) = probe.get(&config).send().await {
+                let config: serde_json::Value = answer.json().await.unwrap_or_default();
+                if config["path"] == tag.as_str() {
+                    return Some(server);
+                }
+            }
             let exited = server.child.try_wait().unwrap();
             assert!(exited.is_none(), "s2-lite exited at start: {exited:?}");
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "s2-lite did not start"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -78,8 +93,20 @@ impl S2Lite {
 
 impl Drop for S2Lite {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // What the server was doing is part of why the test failed.
+            let status = self.child.try_wait();
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!(
+                "s2-lite at {} (exited: {status:?}), its last lines:\n{}",
+                self.endpoint,
+                lines[lines.len().saturating_sub(30)..].join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
