@@ -52,7 +52,7 @@ pub struct Revoked {
     /// The id that was revoked.
     pub id: AccessTokenId,
     /// The status of the last attempt: a success (204 today; older S2
-    /// versions said 200), or 404 with
+    /// versions said 200, with an empty body), or 404 with
     /// [`Confirmation::GoneAfterUncertainAttempt`].
     pub status: StatusCode,
     /// How many attempts the call made.
@@ -236,11 +236,26 @@ impl Client {
         };
         match result {
             Ok(response) => Ok(revoked(response.status(), Confirmation::Revoked)),
-            // A success the spec does not list (older S2 answered 200).
-            Err(progenitor_client::Error::UnexpectedResponse(response))
+            // A success the spec does not list, with an empty body: older
+            // S2 answered 200 so. One with a body (a web page at a wrong
+            // endpoint) confirms nothing, and is the error `?` gives.
+            Err(progenitor_client::Error::UnexpectedResponse(mut response))
                 if response.status().is_success() =>
             {
-                Ok(revoked(response.status(), Confirmation::Revoked))
+                let status = response.status();
+                match response.chunk().await {
+                    Ok(None) => Ok(revoked(status, Confirmation::Revoked)),
+                    Ok(Some(start)) => {
+                        let mut head = http::Response::new(reqwest::Body::from(start));
+                        *head.status_mut() = status;
+                        *head.headers_mut() = std::mem::take(response.headers_mut());
+                        head.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+                        Err(Error::from(
+                            progenitor_client::Error::<()>::UnexpectedResponse(head.into()),
+                        ))
+                    }
+                    Err(e) => Err(Error::from_reqwest(e)),
+                }
             }
             Err(e) => {
                 // Boxed: only errors take this path, and inline it would make

@@ -157,9 +157,24 @@ async fn redirects_are_not_followed() {
 async fn success_statuses() {
     let (result, _server) = revoke_against(Reply::status(204)).await;
     assert_eq!(result.unwrap().status.as_u16(), 204);
-    // Older S2 answered 200: still a revocation, not an error.
+    // Older S2 answered 200 with nothing in the body: still a revocation.
     let (result, _server) = revoke_against(Reply::status(200)).await;
     assert_eq!(result.unwrap().status.as_u16(), 200);
+}
+
+#[tokio::test]
+async fn an_unlisted_success_with_a_body_confirms_nothing() {
+    // A web page at a wrong endpoint answers 200: nothing was revoked.
+    let page = Reply::status(200)
+        .header("content-type", "text/html")
+        .body("<html>sign in</html>");
+    let (result, server) = revoke_against(page).await;
+    let err = api(result);
+    assert_eq!(err.status().as_u16(), 200);
+    assert_eq!(err.code(), None);
+    assert!(err.to_string().contains("<html>sign in</html>"), "{err}");
+    // Not retried: the answer is not one S2 gives.
+    assert_eq!(server.count(), 1);
 }
 
 #[tokio::test]
