@@ -1,8 +1,9 @@
 //! `s2-revoke`: revoke S2 access tokens by id, one or a million.
 //!
 //! Ids come from arguments and/or `--from-file PATH`, one per line; a lone
-//! `-` (as an argument or as `PATH`) reads standard input. Blank lines and
-//! surrounding whitespace are ignored. The token
+//! `-` (as an argument or as `PATH`) reads standard input. Each line is an
+//! id as written, without its line ending (`\n` or `\r\n`): spaces are part
+//! of it, as S2 allows; empty lines are skipped. The token
 //! comes from `S2_ACCESS_TOKEN` or `--access-token-file`, never from an
 //! argument (arguments are visible to other users of the machine).
 //!
@@ -451,7 +452,7 @@ fn input_file(args: &Args) -> Result<Option<PathBuf>, String> {
     }
 }
 
-/// Argument ids, then the file's (or stdin's) non-blank lines, streamed
+/// Argument ids, then the file's (or stdin's) non-empty lines, streamed
 /// until their end, a read error or a stop. Lines that are not UTF-8 go to
 /// `unreadable` instead; `reading` says how far the input got.
 async fn input(
@@ -535,17 +536,17 @@ fn read_lines(
                         }
                     }
                 }
-                match std::str::from_utf8(&buf) {
-                    Ok(line) if line.trim().is_empty() => continue,
+                match std::str::from_utf8(&buf).map(without_line_ending) {
+                    Ok("") => continue,
                     Ok(line) => {
-                        let id = (Source::Line(number), line.trim().to_owned());
+                        let id = (Source::Line(number), line.to_owned());
                         return Some((id, (reader, number, name, reading, unreadable)));
                     }
                     // S2 ids are text: the line is reported, never sent.
                     Err(e) => {
                         let _ = unreadable.send(UnreadableLine {
                             line: number,
-                            shown: String::from_utf8_lossy(&buf).trim().to_owned(),
+                            shown: without_line_ending(&String::from_utf8_lossy(&buf)).to_owned(),
                             reason: not_utf8(&buf, &e),
                         });
                     }
@@ -553,6 +554,14 @@ fn read_lines(
             }
         },
     )
+}
+
+/// A line without its ending (`\n` or `\r\n`). The rest is the id as
+/// written: S2's ids may start or end with spaces, and trimming them would
+/// revoke another token.
+fn without_line_ending(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
 }
 
 /// What is wrong with a line that is not UTF-8.
