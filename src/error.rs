@@ -447,11 +447,13 @@ impl std::error::Error for ApiError {}
 
 /// A success whose body does not match the spec's schema for it.
 #[derive(Debug, thiserror::Error)]
-#[error("S2's response{} does not match the spec: body {excerpt:?}",
-    status.map(|s| format!(" ({s})")).unwrap_or_default())]
+#[error("S2's response{} does not match the spec{}",
+    status.map(|s| format!(" ({s})")).unwrap_or_default(),
+    excerpt.as_ref().map(|e| format!(": body {e:?}")).unwrap_or_default())]
 pub struct InvalidBody {
     status: Option<StatusCode>,
-    excerpt: String,
+    /// `None` when what is wrong is not one body's content.
+    excerpt: Option<String>,
     #[source]
     source: serde_json::Error,
 }
@@ -460,15 +462,20 @@ impl InvalidBody {
     pub(crate) fn new(body: &[u8], source: serde_json::Error) -> Self {
         Self {
             status: None,
-            excerpt: excerpt(body),
+            excerpt: Some(excerpt(body)),
             source,
         }
     }
 
-    /// A body that decodes but contradicts itself, such as a list page
-    /// that promises more items and holds none.
+    /// Responses that decode but contradict themselves or each other, such
+    /// as a list page that promises more items and holds none, or a live
+    /// read that ends without `[DONE]`: `what` is the cause.
     pub(crate) fn contradiction(what: &str) -> Self {
-        Self::new(b"", <serde_json::Error as serde::de::Error>::custom(what))
+        Self {
+            status: None,
+            excerpt: None,
+            source: <serde_json::Error as serde::de::Error>::custom(what),
+        }
     }
 
     /// The HTTP status, when it is known: progenitor does not keep it for
@@ -477,9 +484,12 @@ impl InvalidBody {
         self.status
     }
 
-    /// The start of the body, lossily decoded as UTF-8.
+    /// The start of the body, lossily decoded as UTF-8; empty when what is
+    /// wrong is not one body's content (then [`source`] says what it is).
+    ///
+    /// [`source`]: std::error::Error::source
     pub fn excerpt(&self) -> &str {
-        &self.excerpt
+        self.excerpt.as_deref().unwrap_or_default()
     }
 }
 
@@ -638,6 +648,27 @@ mod tests {
         let unknown = ErrorCode::from("brand_new_code");
         assert!(matches!(&unknown, ErrorCode::Unknown(c) if c.as_str() == "brand_new_code"));
         assert_eq!(unknown.to_string(), "brand_new_code");
+    }
+
+    #[test]
+    fn an_invalid_body_shows_the_body_or_says_nothing_of_one() {
+        use std::error::Error as _;
+        let cause = <serde_json::Error as serde::de::Error>::custom("expected a page");
+        let body = InvalidBody::new(b"<html>", cause);
+        assert_eq!(
+            body.to_string(),
+            "S2's response does not match the spec: body \"<html>\""
+        );
+        // A contradiction is not in one body: no empty excerpt posing as
+        // the body, and the cause comes through `source` only.
+        let contradiction = InvalidBody::contradiction("two pages ended at the same item");
+        assert_eq!(
+            contradiction.to_string(),
+            "S2's response does not match the spec"
+        );
+        assert_eq!(contradiction.excerpt(), "");
+        let source = contradiction.source().map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("two pages ended at the same item"));
     }
 
     /// An answer with S2's code and an empty message.

@@ -225,6 +225,11 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                 Some(Err(EventStreamError::Transport(BodyError::Transport(e)))) => {
                     return Step::Reconnect(Error::from_reqwest(e));
                 }
+                Some(Err(EventStreamError::Transport(BodyError::Malformed(what)))) => {
+                    return Step::Fail(Error::contradiction(&format!(
+                        "the event stream is malformed: {what}"
+                    )));
+                }
                 Some(Err(e)) => {
                     return Step::Fail(Error::contradiction(&format!(
                         "the event stream is malformed: {e}"
@@ -318,6 +323,8 @@ enum BodyError {
     Transport(reqwest::Error),
     /// Nothing arrived for [`HEARTBEAT_TIMEOUT`].
     Silent,
+    /// The bytes cannot be an event stream.
+    Malformed(&'static str),
 }
 
 impl std::fmt::Display for BodyError {
@@ -325,47 +332,96 @@ impl std::fmt::Display for BodyError {
         match self {
             Self::Transport(e) => e.fmt(f),
             Self::Silent => f.write_str("no bytes for the heartbeat window"),
+            Self::Malformed(what) => f.write_str(what),
         }
     }
 }
 
 /// UTF-8's byte order mark, which an event stream may begin with.
-const BOM: &[u8] = b"\xef\xbb\xbf";
+const BOM: &[u8] = "\u{feff}".as_bytes();
 
 /// `body`, each chunk within [`HEARTBEAT_TIMEOUT`] (silence counts in
-/// bytes, so a large batch arriving slowly is not silence), without a
-/// leading byte order mark: `eventsource-stream` 0.2.3 strips one by
-/// slicing a `str` at byte 1, which panics.
+/// bytes, so a large batch arriving slowly is not silence), as whole UTF-8
+/// characters without a leading byte order mark. `eventsource-stream`
+/// 0.2.3 gets no other input: given a byte that is not UTF-8 it waits for
+/// the end of the body, keeping and rechecking everything after it, and it
+/// strips a byte order mark by slicing a `str` at byte 1, which panics.
 fn watched(body: ByteStream) -> impl Stream<Item = Result<Bytes, BodyError>> + Send {
-    let start: Option<Vec<u8>> = Some(Vec::new());
-    stream::unfold(Some((body, start)), |state| async move {
-        let (mut body, mut start) = state?;
+    let state = Body {
+        body,
+        partial: Vec::new(),
+        at_start: true,
+        bom_skipped: false,
+    };
+    stream::unfold(Some(state), |state| async move {
+        let mut state = state?;
         loop {
-            let chunk = match tokio::time::timeout(HEARTBEAT_TIMEOUT, body.next()).await {
+            let chunk = match tokio::time::timeout(HEARTBEAT_TIMEOUT, state.body.next()).await {
                 Err(_) => return Some((Err(BodyError::Silent), None)),
                 Ok(Some(Err(e))) => return Some((Err(BodyError::Transport(e)), None)),
                 Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) if state.partial.is_empty() => return None,
                 Ok(None) => {
-                    let rest = start.take().filter(|s| !s.is_empty())?;
-                    return Some((Ok(Bytes::from(rest)), Some((body, None))));
+                    let error = BodyError::Malformed("it ends inside a UTF-8 character");
+                    return Some((Err(error), None));
                 }
             };
-            let Some(mut head) = start.take() else {
-                return Some((Ok(chunk), Some((body, None))));
-            };
-            head.extend_from_slice(&chunk);
-            if head.len() < BOM.len() && BOM.starts_with(&head) {
-                start = Some(head);
-                continue;
+            match state.text(chunk) {
+                Ok(text) if text.is_empty() => continue,
+                Ok(text) => return Some((Ok(text), Some(state))),
+                Err(e) => return Some((Err(e), None)),
             }
-            let head = Bytes::from(head);
-            let head = match head.starts_with(BOM) {
-                true => head.slice(BOM.len()..),
-                false => head,
-            };
-            return Some((Ok(head), Some((body, None))));
         }
     })
+}
+
+/// A connection's body as [`watched`] reads it.
+struct Body {
+    body: ByteStream,
+    /// The start of a character that the next chunk completes.
+    partial: Vec<u8>,
+    /// Nothing but a byte order mark has been passed on yet.
+    at_start: bool,
+    bom_skipped: bool,
+}
+
+impl Body {
+    /// The whole characters that `chunk` completes; the bytes of a
+    /// character it only begins are kept for the next.
+    fn text(&mut self, chunk: Bytes) -> Result<Bytes, BodyError> {
+        let mut bytes = match self.partial.is_empty() {
+            true => chunk,
+            false => {
+                let mut joined = std::mem::take(&mut self.partial);
+                joined.extend_from_slice(&chunk);
+                Bytes::from(joined)
+            }
+        };
+        let whole = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => return Err(BodyError::Malformed("it is not UTF-8")),
+        };
+        self.partial = bytes.split_off(whole).to_vec();
+        match self.at_start {
+            true => self.without_bom(bytes),
+            false => Ok(bytes),
+        }
+    }
+
+    /// Whole characters at the start of the body, without the one byte
+    /// order mark it may begin with.
+    fn without_bom(&mut self, mut text: Bytes) -> Result<Bytes, BodyError> {
+        if text.starts_with(BOM) && !self.bom_skipped {
+            self.bom_skipped = true;
+            text = text.slice(BOM.len()..);
+        }
+        if text.starts_with(BOM) {
+            return Err(BodyError::Malformed("it begins with two byte order marks"));
+        }
+        self.at_start = text.is_empty();
+        Ok(text)
+    }
 }
 
 /// A heartbeat's data, as the spec's type and as sent; `None` when it is
@@ -402,6 +458,60 @@ mod tests {
     use s2_api::v1::stream::{StreamPosition, sse};
 
     use super::*;
+
+    /// What [`watched`] passes on of a body arriving in `chunks`: the text,
+    /// or the error it ends with.
+    async fn watch(chunks: &[&[u8]]) -> Result<String, String> {
+        let chunks: Vec<reqwest::Result<Bytes>> = chunks
+            .iter()
+            .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+            .collect();
+        let body = ByteStream::new(Box::pin(stream::iter(chunks)));
+        let mut text = Vec::new();
+        let mut parts = std::pin::pin!(watched(body));
+        while let Some(part) = parts.next().await {
+            let part = part.map_err(|e| e.to_string())?;
+            // Every part is whole characters.
+            text.push(String::from_utf8(part.to_vec()).map_err(|e| e.to_string())?);
+        }
+        Ok(text.concat())
+    }
+
+    #[tokio::test]
+    async fn a_body_reaches_the_parser_as_whole_characters_without_one_bom() {
+        let bom = "\u{feff}".as_bytes();
+        let event = "data: é€😀\n\n".as_bytes();
+        let expected = Ok("data: é€😀\n\n".to_owned());
+        // Split at every byte, with and without a byte order mark first.
+        for start in [&b""[..], bom] {
+            let body = [start, event].concat();
+            for at in 0..=body.len() {
+                let (a, b) = body.split_at(at);
+                assert_eq!(watch(&[a, b]).await, expected, "split at {at}");
+            }
+            let bytes: Vec<&[u8]> = body.chunks(1).collect();
+            assert_eq!(watch(&bytes).await, expected);
+        }
+        // A byte order mark later on is text.
+        assert_eq!(
+            watch(&[b"data: a", bom, b"\n"]).await,
+            Ok("data: a\u{feff}\n".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn bytes_that_cannot_be_an_event_stream_end_it() {
+        let two_boms = "\u{feff}\u{feff}data: x\n\n".as_bytes();
+        let not_utf8 = Err("it is not UTF-8".to_owned());
+        let cut = Err("it ends inside a UTF-8 character".to_owned());
+        let two = Err("it begins with two byte order marks".to_owned());
+        for at in 0..=two_boms.len() {
+            let (a, b) = two_boms.split_at(at);
+            assert_eq!(watch(&[a, b]).await, two, "split at {at}");
+        }
+        assert_eq!(watch(&[b"data: a\n\n", b"\xff", b"data: b\n\n"]).await, not_utf8);
+        assert_eq!(watch(&[b"data: \xe2\x82"]).await, cut);
+    }
 
     /// The event names, the end marker and the event id this module reads
     /// and writes are S2's own (crate `s2-api`, which s2-lite serves them
