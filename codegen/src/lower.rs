@@ -389,9 +389,23 @@ pub fn lower_examples(schema: &mut Map<String, Value>) {
 }
 
 /// A numeric `exclusiveMinimum: n` becomes `minimum: n` with
-/// `exclusiveMinimum: true` (likewise for the maximum).
+/// `exclusiveMinimum: true` (likewise for the maximum). 3.1 lets both
+/// bounds stand together; the stricter one is kept.
 pub fn lower_exclusive_bound(schema: &mut Map<String, Value>, exclusive: &str, inclusive: &str) {
-    if let Some(Value::Number(bound)) = schema.get(exclusive).cloned() {
+    let Some(Value::Number(bound)) = schema.get(exclusive).cloned() else {
+        return;
+    };
+    let stricter_inclusive = schema
+        .get(inclusive)
+        .and_then(Value::as_f64)
+        .zip(bound.as_f64())
+        .is_some_and(|(kept, exclusive_bound)| match inclusive {
+            "minimum" => kept > exclusive_bound,
+            _ => kept < exclusive_bound,
+        });
+    if stricter_inclusive {
+        schema.remove(exclusive);
+    } else {
         schema.insert(inclusive.to_owned(), Value::Number(bound));
         schema.insert(exclusive.to_owned(), json!(true));
     }
@@ -675,6 +689,23 @@ mod tests {
         // 3.0 style booleans are untouched.
         let s = json!({"type": "integer", "minimum": -1, "exclusiveMinimum": true});
         assert_eq!(lowered(s.clone()), s);
+        // Both kinds of bound: the stricter stands, whichever it is.
+        let both = |min, max| {
+            lowered(json!({"type": "number", "minimum": min, "exclusiveMinimum": 0,
+                "maximum": max, "exclusiveMaximum": 10}))
+        };
+        assert_eq!(
+            both(5, 7),
+            json!({"type": "number", "minimum": 5, "maximum": 7})
+        );
+        assert_eq!(
+            both(-5, 70),
+            json!({"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true})
+        );
+        assert_eq!(
+            both(0, 10),
+            json!({"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true})
+        );
     }
 
     #[test]
