@@ -125,8 +125,9 @@ impl fmt::Display for IdRejection {
             Self::DotSegment => f.write_str("`.` and `..` would be resolved as relative paths"),
             Self::Nul => f.write_str("it contains a NUL byte"),
             Self::NotOnePathSegment => f.write_str(
-                "it cannot be sent as a single URL path segment (it contains `\\` or another \
-                 character the generated encoder leaves for URL parsing to reinterpret)",
+                "the generated client would not send it as one URL path segment: progenitor's \
+                 path encoder leaves `\\` (or another character) for URL parsing to read as \
+                 a separator, so S2 would be asked about another id",
             ),
         }
     }
