@@ -691,8 +691,10 @@ mod tests {
         assert_eq!(lowered(s.clone()), s);
         // Both kinds of bound: the stricter stands, whichever it is.
         let both = |min, max| {
-            lowered(json!({"type": "number", "minimum": min, "exclusiveMinimum": 0,
-                "maximum": max, "exclusiveMaximum": 10}))
+            lowered(
+                json!({"type": "number", "minimum": min, "exclusiveMinimum": 0,
+                "maximum": max, "exclusiveMaximum": 10}),
+            )
         };
         assert_eq!(
             both(5, 7),

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use s2_openapi_codegen::surface::Impact;
-use s2_openapi_codegen::{CodegenError, Generated, committed_files, generate, stale_files};
+use s2_openapi_codegen::{
+    CodegenError, committed_files, generate, generate_from_value, load, stale_files,
+};
 
 const USAGE: &str = "usage: s2-openapi-codegen [--root <s2-openapi checkout>] \
      check | update <spec.yaml|json> | surface <spec.yaml|json> | supports-wrapper <spec.yaml|json>";
@@ -122,13 +124,20 @@ fn check(root: &Path) -> Result<ExitCode, CodegenError> {
 }
 
 fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
-    // Everything is checked before anything is written.
-    let new = generate(spec)?;
-    let old: Option<Generated> = generate(&vendored(root)).ok();
-    let bytes = std::fs::read(spec).map_err(|source| CodegenError::Read {
+    // Everything is checked before anything is written, and the new spec
+    // as the build will read it: its bytes become `openapi/s2.yaml`, read
+    // as YAML (which refuses, say, a key given twice that JSON lets pass).
+    let text = std::fs::read_to_string(spec).map_err(|source| CodegenError::Read {
         path: spec.to_owned(),
         source,
     })?;
+    let as_vendored = load::parse(&text, false).map_err(|message| CodegenError::Parse {
+        path: spec.to_owned(),
+        message: format!("read as {VENDORED} will be: {message}"),
+    })?;
+    let new = generate_from_value(as_vendored)?;
+    let old = generate(&vendored(root));
+    let bytes = text.into_bytes();
     let write = |path: PathBuf, data: &[u8]| {
         path.parent()
             .map_or(Ok(()), std::fs::create_dir_all)
@@ -145,14 +154,20 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
     );
 
     let changes = match &old {
-        Some(old) => new.surface.changes_since(&old.surface),
-        None => Vec::new(),
+        Ok(old) => new.surface.changes_since(&old.surface),
+        Err(e) => {
+            println!(
+                "WARNING: the previous {VENDORED} did not generate ({e}), so there is no list \
+                 of changes: review the diff of openapi/api-surface.txt"
+            );
+            Vec::new()
+        }
     };
     let breaking = changes
         .iter()
         .filter(|c| c.impact == Impact::Breaking)
         .count();
-    if changes.is_empty() {
+    if changes.is_empty() && old.is_ok() {
         println!("no API changes");
     }
     for change in &changes {

@@ -48,3 +48,54 @@ fn outside_a_checkout_it_says_so_and_root_names_one() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A checkout of its own under the temp dir, whose vendored spec is
+/// `vendored`.
+fn scratch_root(name: &str, vendored: &str) -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("codegen-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("openapi")).unwrap();
+    std::fs::write(root.join("openapi/s2.yaml"), vendored).unwrap();
+    root
+}
+
+#[test]
+fn update_says_when_it_has_nothing_to_compare_with() {
+    let root = scratch_root("no-old", "openapi: [this is not a spec");
+    let spec = checkout().join("openapi/s2.yaml");
+    let out = codegen(&root, &["update", spec.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("WARNING: the previous openapi/s2.yaml did not generate"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no API changes"), "{stdout}");
+    let vendored = std::fs::read(root.join("openapi/s2.yaml")).unwrap();
+    assert_eq!(vendored, std::fs::read(&spec).unwrap());
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn update_reads_a_json_spec_as_the_build_will_read_it() {
+    let before = "openapi: 3.0.3\n";
+    let root = scratch_root("json-twice", before);
+    // Valid JSON (the last `title` wins), not valid YAML: the build, which
+    // reads the vendored bytes as YAML, would refuse it.
+    let spec = root.join("new.json");
+    std::fs::write(
+        &spec,
+        r#"{"openapi": "3.0.3", "info": {"title": "a", "title": "b", "version": "1"}, "paths": {}}"#,
+    )
+    .unwrap();
+    let out = codegen(&root, &["update", spec.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("read as openapi/s2.yaml will be"),
+        "{stderr}"
+    );
+    // Nothing was written.
+    let vendored = std::fs::read_to_string(root.join("openapi/s2.yaml")).unwrap();
+    assert_eq!(vendored, before);
+    std::fs::remove_dir_all(&root).unwrap();
+}
