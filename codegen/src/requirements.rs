@@ -36,12 +36,22 @@ pub fn check_wrapper_requirements(doc: &Value) -> Result<(), String> {
             "`DELETE /access-tokens/{{id}}` is not named `{REVOKE_OPERATION_ID}`"
         ));
     }
-    let id_schema = op
-        .get("parameters")
-        .and_then(Value::as_array)
+    // The operation's own parameters first, then its path's (which it
+    // inherits), each possibly a `$ref` to a shared one.
+    let path_item = doc.pointer("/paths/~1access-tokens~1{id}");
+    let id_schema = [Some(op), path_item]
         .into_iter()
         .flatten()
-        .find(|p| p.get("name").and_then(Value::as_str) == Some("id"))
+        .filter_map(|holder| holder.get("parameters").and_then(Value::as_array))
+        .flatten()
+        .map(|p| match p.get("$ref").and_then(Value::as_str) {
+            Some(r) => resolve(doc, r).unwrap_or(p),
+            None => p,
+        })
+        .find(|p| {
+            p.get("name").and_then(Value::as_str) == Some("id")
+                && p.get("in").and_then(Value::as_str) == Some("path")
+        })
         .and_then(|p| p.pointer("/schema/$ref"))
         .and_then(Value::as_str);
     if id_schema != Some("#/components/schemas/AccessTokenIdStr") {
@@ -109,6 +119,34 @@ mod tests {
     #[test]
     fn the_vendored_shape_is_accepted() {
         check_wrapper_requirements(&doc()).unwrap();
+    }
+
+    #[test]
+    fn the_id_may_be_the_paths_parameter_or_a_shared_one() {
+        let id = doc()["paths"]["/access-tokens/{id}"]["delete"]["parameters"][0].clone();
+        // Declared on the path, which its operations inherit.
+        let mut d = doc();
+        let path = &mut d["paths"]["/access-tokens/{id}"];
+        path["parameters"] = path["delete"]["parameters"].take();
+        check_wrapper_requirements(&d).unwrap();
+        // A `$ref` to a shared parameter, on the operation or on its path.
+        for on_path in [false, true] {
+            let mut d = doc();
+            d["components"]["parameters"] = json!({"TokenId": id.clone()});
+            let shared = json!([{"$ref": "#/components/parameters/TokenId"}]);
+            let path = &mut d["paths"]["/access-tokens/{id}"];
+            if on_path {
+                path["delete"]["parameters"] = json!([]);
+                path["parameters"] = shared;
+            } else {
+                path["delete"]["parameters"] = shared;
+            }
+            check_wrapper_requirements(&d).unwrap();
+        }
+        // An `id` that is not the path's is not the one.
+        let mut d = doc();
+        d["paths"]["/access-tokens/{id}"]["delete"]["parameters"][0]["in"] = json!("query");
+        assert!(check_wrapper_requirements(&d).is_err());
     }
 
     #[test]
