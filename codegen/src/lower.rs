@@ -18,6 +18,7 @@
 //! | numeric `exclusiveMinimum`/`exclusiveMaximum` | `minimum`/`maximum` + boolean flag |
 //! | an `integer` with `minimum` >= 0 (`int64` or no format, `int32`, ...) | the unsigned format of its width (`uint64`, ...), so Rust gets `u64` |
 //! | a `default` that does not match the schema's `type` | dropped |
+//! | a response or request body given by `$ref` | a copy of what it names, so the rules below see it |
 //! | a response or request body with several media types | the JSON one is kept |
 //! | success responses that do not share one body type (e.g. 200 JSON and 204 empty) | every success response becomes raw bytes (`application/octet-stream`), so no success is misreported as an error |
 //!
@@ -438,6 +439,7 @@ pub fn drop_mismatched_default(schema: &mut Map<String, Value>) {
 // Operation rules
 
 fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
+    let whole = doc.clone();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -455,16 +457,36 @@ fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
                     str::to_owned,
                 );
                 if let Some(body) = op.get_mut("requestBody") {
+                    inline_reference(body, &whole);
                     keep_one_media_type(body, &format!("{name} request body"), notes);
                 }
                 if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
                     for (status, response) in responses.iter_mut() {
+                        inline_reference(response, &whole);
                         keep_one_media_type(response, &format!("{name} response {status}"), notes);
                     }
                     unify_success_bodies(responses, &name, notes);
                 }
             }
         }
+    }
+}
+
+/// A response or request body given as a `$ref` (to
+/// `components/responses`, say) becomes a copy of what it names, so that
+/// the rules on bodies see its content. A reference that names nothing,
+/// or only further references past a few, is left for validation to
+/// report.
+pub fn inline_reference(value: &mut Value, doc: &Value) {
+    for _ in 0..8 {
+        let Some(target) = value
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| crate::validate::resolve(doc, r))
+        else {
+            return;
+        };
+        *value = target.clone();
     }
 }
 
@@ -875,6 +897,44 @@ mod tests {
         let mut doc = op_doc(same.clone());
         assert!(lower(&mut doc).unwrap().is_empty());
         assert_eq!(doc["paths"]["/x"]["get"]["responses"], same);
+    }
+
+    #[test]
+    fn bodies_given_by_reference_get_the_same_rules() {
+        // A `$ref`'d JSON success beside an empty 204, and a `$ref`'d
+        // request body with two media types, as if written inline.
+        let mut doc = op_doc(json!({
+            "200": {"$ref": "#/components/responses/Things"},
+            "204": {"description": ""}
+        }));
+        doc["paths"]["/x"]["get"]["requestBody"] =
+            json!({"$ref": "#/components/requestBodies/New"});
+        doc["components"] = json!({
+            "responses": {"Things": {"$ref": "#/components/responses/Listed"},
+                "Listed": {"description": "", "content": {"application/json": {"schema": {"type": "integer"}}}}},
+            "requestBodies": {"New": {"content": {
+                "application/x-protobuf": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "integer"}}
+            }}}
+        });
+        let notes = lower(&mut doc).unwrap();
+        let op = &doc["paths"]["/x"]["get"];
+        assert_eq!(
+            op["responses"]["200"]["content"],
+            json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}})
+        );
+        assert_eq!(
+            op["requestBody"]["content"],
+            json!({"application/json": {"schema": {"type": "integer"}}})
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        // A reference that names nothing is left for validation.
+        let mut doc = op_doc(json!({"200": {"$ref": "#/components/responses/Nowhere"}}));
+        lower(&mut doc).unwrap();
+        assert_eq!(
+            doc["paths"]["/x"]["get"]["responses"]["200"],
+            json!({"$ref": "#/components/responses/Nowhere"})
+        );
     }
 
     #[test]
