@@ -20,6 +20,7 @@
 //! | a `default` that does not match the schema's `type` | dropped |
 //! | a response or request body given by `$ref` | a copy of what it names, so the rules below see it |
 //! | a response or request body with several media types | the JSON one is kept |
+//! | a `default` response beside listed successes | `4XX` and `5XX` (those not given), so its body is an error's, not one more success type |
 //! | success responses that do not share one body type (e.g. 200 JSON and 204 empty) | every success response becomes raw bytes (`application/octet-stream`), so no success is misreported as an error |
 //!
 //! [`lower`] returns a note for each operation-level rewrite, so that the
@@ -465,6 +466,7 @@ fn lower_operations(doc: &mut Value, notes: &mut Vec<String>) {
                         inline_reference(response, &whole);
                         keep_one_media_type(response, &format!("{name} response {status}"), notes);
                     }
+                    default_as_errors(responses, &name, notes);
                     unify_success_bodies(responses, &name, notes);
                 }
             }
@@ -526,6 +528,29 @@ fn body_schema(response: &Value) -> Option<&Value> {
     let content = response.get("content")?.as_object()?;
     let (_, media) = content.iter().next()?;
     Some(media.get("schema").unwrap_or(&Value::Null))
+}
+
+/// Beside listed successes, a `default` response describes the errors:
+/// it becomes `4XX` and `5XX` (where the spec has not given those), so
+/// that progenitor does not count its body as one more success type. An
+/// answer with a status nothing lists is then unexpected, as without a
+/// `default`.
+pub fn default_as_errors(responses: &mut Map<String, Value>, op: &str, notes: &mut Vec<String>) {
+    if !responses.keys().any(|s| status_class(s) == Some(2)) {
+        return;
+    }
+    let Some(default) = responses.remove("default") else {
+        return;
+    };
+    for range in ["4XX", "5XX"] {
+        let given = responses.keys().any(|s| s.eq_ignore_ascii_case(range));
+        if !given {
+            responses.insert(range.to_owned(), default.clone());
+        }
+    }
+    notes.push(format!(
+        "{op}: the `default` response is read as the 4XX and 5XX errors"
+    ));
 }
 
 /// Success responses that do not share one body type all become raw bytes.
@@ -897,6 +922,27 @@ mod tests {
         let mut doc = op_doc(same.clone());
         assert!(lower(&mut doc).unwrap().is_empty());
         assert_eq!(doc["paths"]["/x"]["get"]["responses"], same);
+    }
+
+    #[test]
+    fn a_default_beside_successes_describes_the_errors() {
+        let info = json!({"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorInfo"}}}});
+        let ok = json!({"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}});
+        let given_5xx = json!({"description": "server"});
+        let mut doc = op_doc(json!({"200": ok, "default": info, "5XX": given_5xx}));
+        let notes = lower(&mut doc).unwrap();
+        let responses = &doc["paths"]["/x"]["get"]["responses"];
+        assert_eq!(
+            responses,
+            &json!({"200": ok, "4XX": info, "5XX": given_5xx}),
+            "{notes:?}"
+        );
+        assert_eq!(notes.len(), 1);
+        // Alone, `default` is every answer, successes included: kept.
+        let alone = json!({"default": ok});
+        let mut doc = op_doc(alone.clone());
+        assert!(lower(&mut doc).unwrap().is_empty());
+        assert_eq!(doc["paths"]["/x"]["get"]["responses"], alone);
     }
 
     #[test]
