@@ -91,7 +91,12 @@ impl Surface {
                     }
                     if let Some(body) = op.get("requestBody") {
                         let body = resolve(doc, body);
-                        let _ = writeln!(block, "  body: {}", content_summary(body));
+                        let required = if body.get("required") == Some(&Value::Bool(true)) {
+                            " (required)"
+                        } else {
+                            ""
+                        };
+                        let _ = writeln!(block, "  body{required}: {}", content_summary(body));
                     }
                     // Group statuses with the same response type.
                     let mut by_type: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -246,13 +251,7 @@ fn content_summary(item: &Value) -> String {
 fn type_block(name: &str, schema: &Value) -> String {
     let mut block = format!("type {name} = {}\n", schema_summary_top(schema));
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let required = required_fields(schema);
         for (field, field_schema) in props {
             let _ = writeln!(
                 block,
@@ -267,6 +266,17 @@ fn type_block(name: &str, schema: &Value) -> String {
         }
     }
     block
+}
+
+/// The names an object schema requires.
+fn required_fields(schema: &Value) -> Vec<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// The top line of a type: objects list their fields below.
@@ -317,10 +327,18 @@ pub fn schema_summary(schema: &Value) -> String {
             ),
             Some("object") if schema.get("properties").is_some() => {
                 let props = schema.get("properties").and_then(Value::as_object);
+                let required = required_fields(schema);
                 let fields: Vec<String> = props
                     .into_iter()
                     .flatten()
-                    .map(|(k, v)| format!("{k}: {}", schema_summary(v)))
+                    .map(|(k, v)| {
+                        let optional = if required.contains(&k.as_str()) {
+                            ""
+                        } else {
+                            "?"
+                        };
+                        format!("{k}{optional}: {}", schema_summary(v))
+                    })
                     .collect();
                 format!("{{{}}}", fields.join(", "))
             }
@@ -340,7 +358,10 @@ pub fn schema_summary(schema: &Value) -> String {
         "minLength",
         "maxLength",
         "minimum",
+        "exclusiveMinimum",
         "maximum",
+        "exclusiveMaximum",
+        "multipleOf",
         "minItems",
         "maxItems",
         "default",
@@ -400,6 +421,27 @@ mod tests {
             "type Err = object",
             "  code: string",
             "  message?: string | null",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_users_rely_on_is_shown() {
+        // Each is a change a user of the generated code can break on.
+        let mut d = doc(96, false);
+        d["paths"]["/a/{id}"]["delete"]["requestBody"] = json!({"required": true, "content":
+            {"application/json": {"schema": {"type": "object", "required": ["x"],
+                "properties": {"x": {"type": "string"}, "y": {"type": "string"}}}}}});
+        d["components"]["schemas"]["Count"] =
+            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "multipleOf": 2});
+        let text = Surface::of(&d).render();
+        for line in [
+            "  body (required): {x: string, y?: string} (application/json)",
+            "type Count = integer (minimum 0, exclusiveMinimum true, multipleOf 2)",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
