@@ -145,9 +145,7 @@ impl ClientBuilder {
     }
 
     /// How long one attempt may take, reading the response included.
-    /// Default 5 s. A timed-out attempt is retried. A live read is bounded
-    /// by [`HEARTBEAT_TIMEOUT`](crate::HEARTBEAT_TIMEOUT) per wait for a
-    /// byte instead: it lasts as long as it lasts.
+    /// Default 5 s. A timed-out attempt is retried.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
