@@ -128,11 +128,10 @@ pub struct Basin {
 }
 
 impl Basin {
-    /// The handle for `name`, from the account's generated and live
-    /// clients and how basins are reached.
+    /// The handle for `name`, from the account's generated client and how
+    /// basins are reached.
     pub(crate) fn new(
         account: &generated::Client,
-        account_live: &generated::live::Client,
         routing: &BasinRouting,
         name: BasinName,
     ) -> Result<Self, Error> {
@@ -150,9 +149,9 @@ impl Basin {
             ),
         };
         let layer = account.inner.for_basin(header);
-        let live = crate::live::client(&base_url, account_live.client.clone(), &layer);
         let generated =
             generated::Client::new_with_client(&base_url, account.client.clone(), layer);
+        let live = crate::live::client(&generated);
         Ok(Self {
             name,
             generated,

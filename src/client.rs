@@ -86,17 +86,14 @@ impl Client {
         ClientBuilder::from_env().build()
     }
 
-    /// The client at `base_url`: its calls through `http`, its live reads
-    /// through `events`, both through `layer`.
     pub(crate) fn new(
         base_url: Url,
         http: reqwest::Client,
-        events: reqwest::Client,
         layer: RequestLayer,
         basin_routing: BasinRouting,
     ) -> Self {
-        let live = crate::live::client(base_url.as_str(), events, &layer);
         let generated = generated::Client::new_with_client(base_url.as_str(), http, layer);
+        let live = crate::live::client(&generated);
         Self {
             inner: Arc::new(Inner {
                 generated,
@@ -114,7 +111,6 @@ impl Client {
         Self::new(
             self.inner.base_url.clone(),
             generated.client.clone(),
-            self.inner.live.client.clone(),
             generated.inner.with_rate_limiter(limiter),
             self.inner.basin_routing.clone(),
         )
@@ -137,14 +133,13 @@ impl Client {
     }
 
     /// A handle for the basin `name`'s stream and record operations, over
-    /// this client's connection pools ([`Basin`]).
+    /// this client's connection pool ([`Basin`]).
     ///
     /// # Errors
     /// [`InvalidInput::Argument`](crate::InvalidInput::Argument) when S2 would refuse the name.
     pub fn basin(&self, name: impl Into<String>) -> Result<Basin, Error> {
         Basin::new(
             &self.inner.generated,
-            &self.inner.live,
             &self.inner.basin_routing,
             BasinName::new(name)?,
         )

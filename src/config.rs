@@ -230,29 +230,14 @@ impl ClientBuilder {
             Some(endpoint) => Some(self.basin_endpoint_url(endpoint)?),
             None => None,
         };
-        let tls = crate::tls::client_config(&self.root_certificates, self.http2_prior_knowledge)?;
-        // Each attempt of a call is bounded as a whole; an event stream
-        // lasts as long as it lasts, and a read that waits a heartbeat
-        // window for its answer or for a byte is a dropped connection.
-        let calls = self
-            .http_client(token, tls.clone())?
-            .timeout(self.request_timeout);
-        let events = self
-            .http_client(token, tls)?
-            .read_timeout(crate::live::HEARTBEAT_TIMEOUT);
+        let http = self.http_client(token)?;
         let layer = RequestLayer::new(
             self.retry.clone(),
             self.request_timeout,
             self.operation_timeout,
         );
         let routing = BasinRouting::choose(basin_endpoint, self.endpoint.is_none());
-        Ok(Client::new(
-            base_url,
-            build(calls)?,
-            build(events)?,
-            layer,
-            routing,
-        ))
+        Ok(Client::new(base_url, http, layer, routing))
     }
 
     /// Refuses a plain `http://` URL that is not this machine, unless
@@ -279,12 +264,7 @@ impl ClientBuilder {
         Ok(url.as_str().replace(STAND_IN, BASIN_VARIABLE))
     }
 
-    /// The settings an HTTP client has whatever it sends.
-    fn http_client(
-        &self,
-        token: &SecretString,
-        tls: rustls::ClientConfig,
-    ) -> Result<reqwest::ClientBuilder, Error> {
+    fn http_client(&self, token: &SecretString) -> Result<reqwest::Client, Error> {
         let mut auth =
             HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
                 Error::config(
@@ -301,20 +281,19 @@ impl ClientBuilder {
             .default_headers(headers)
             .user_agent(user_agent)
             .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
             // The API never redirects; following one would re-send the
             // request, token included, somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_preconfigured(tls);
+            .redirect(reqwest::redirect::Policy::none());
         if self.http2_prior_knowledge {
             builder = builder.http2_prior_knowledge();
         }
-        Ok(builder)
+        let tls = crate::tls::client_config(&self.root_certificates, self.http2_prior_knowledge)?;
+        builder = builder.tls_backend_preconfigured(tls);
+        builder
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
     }
-}
-
-fn build(http: reqwest::ClientBuilder) -> Result<reqwest::Client, Error> {
-    http.build()
-        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8, ::1.

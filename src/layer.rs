@@ -66,6 +66,8 @@ const S2_FORMAT: HeaderName = HeaderName::from_static("s2-format");
 const BASE64: HeaderValue = HeaderValue::from_static("base64");
 
 const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
+/// An event stream's timeout: none in practice (a year).
+const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The header naming the basin when basins share the account endpoint
 /// (s2-lite, a single cell).
@@ -92,9 +94,8 @@ pub struct RequestLayer {
     /// only on a copy made for one call, by [`RequestLayer::reporting`]).
     report: Option<Arc<Mutex<CallReport>>>,
     /// Whether the answers are event streams (the live client's layer):
-    /// sent with `Accept: text/event-stream`, with no attempt timeout cut
-    /// to the deadline (it would cut the stream; the live client's pool
-    /// times out reads instead).
+    /// sent with `Accept: text/event-stream`, with no per-attempt timeout
+    /// on the body (the live read watches for silence instead).
     event_stream: bool,
 }
 
@@ -214,6 +215,9 @@ impl RequestLayer {
         }
         if self.event_stream {
             headers.insert(reqwest::header::ACCEPT, EVENT_STREAM);
+            // Overrides the client's per-request timeout, which would cut
+            // the stream; silence is watched for by the live read.
+            *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
         }
         let idempotent = is_idempotent(request.method()) || takes_token;
         let span = tracing::debug_span!(

@@ -4,14 +4,12 @@
 //! The generator makes each such operation of the spec a method of the
 //! live client (`generated::live`, reached with [`Basin::live`] or
 //! [`Client::live`]) and implements [`LiveRead`] for its builder. The
-//! request layer sends it with `Accept: text/event-stream`, through a
-//! connection pool of its own with no timeout for the whole request (a
-//! live read lasts as long as it lasts) and reqwest's read timeout set to
-//! [`HEARTBEAT_TIMEOUT`]: S2 sends a `ping` every 5 to 15 s, so an attempt
-//! that waits that long for its answer failed (the layer retries it as any
-//! GET), and a body that waits that long for a byte is a dropped
-//! connection. Here:
+//! request layer sends it with `Accept: text/event-stream` and no
+//! per-attempt timeout (a live read lasts as long as it lasts); here:
 //!
+//! - a heartbeat watchdog: S2 sends a `ping` every 5 to 15 s, so
+//!   [`HEARTBEAT_TIMEOUT`] without a byte (or without an answer to the
+//!   request) is a dropped connection;
 //! - after a dropped connection, a body that breaks off, a retryable
 //!   `error` event, or (once connected) a request failing transiently
 //!   after the request layer's retries, the read is sent again with
@@ -155,14 +153,14 @@ enum Step<E> {
     Fail(Error),
 }
 
-/// The live client at `baseurl`, over `events` (a connection pool whose
-/// read timeout is [`HEARTBEAT_TIMEOUT`]) and `layer`.
-pub(crate) fn client(
-    baseurl: &str,
-    events: reqwest::Client,
-    layer: &crate::layer::RequestLayer,
-) -> crate::generated::live::Client {
-    crate::generated::live::Client::new_with_client(baseurl, events, layer.for_event_streams())
+/// The live client over `generated`'s connection pool, token and request
+/// layer.
+pub(crate) fn client(generated: &crate::generated::Client) -> crate::generated::live::Client {
+    crate::generated::live::Client::new_with_client(
+        &generated.baseurl,
+        generated.client.clone(),
+        generated.inner.for_event_streams(),
+    )
 }
 
 /// The live read that `request` makes of `live`, resumed after failures
@@ -258,7 +256,7 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                 }
                 PING_EVENT => {
                     let Some(heartbeat) = heartbeat::<R::Ping>(&event.data) else {
-                        // Still a sign of life: its bytes reset the read timeout.
+                        // Still a sign of life: the watchdog saw its bytes.
                         tracing::debug!(data = %event.data, "live read: a heartbeat not as the spec says");
                         continue;
                     };
@@ -293,14 +291,15 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
             Some(id) => self.request.clone().resume_after(id.clone()),
             None => self.request.clone(),
         };
-        let response = match request.connect().await {
-            Ok(response) => response,
+        let response = match tokio::time::timeout(HEARTBEAT_TIMEOUT, request.connect()).await {
+            Ok(Ok(response)) => response,
             // The request layer has retried what it may; a live read that
             // was under way keeps trying while the failure is transient.
-            Err(error) if self.connected && error.is_retryable() => {
+            Ok(Err(error)) if self.connected && error.is_retryable() => {
                 return Err(Step::Reconnect(error));
             }
-            Err(error) => return Err(Step::Fail(error)),
+            Ok(Err(error)) => return Err(Step::Fail(error)),
+            Err(_) => return Err(Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT))),
         };
         let content_type = response
             .headers()
@@ -322,7 +321,7 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
 #[derive(Debug)]
 enum BodyError {
     Transport(reqwest::Error),
-    /// Nothing arrived for [`HEARTBEAT_TIMEOUT`] (reqwest's read timeout).
+    /// Nothing arrived for [`HEARTBEAT_TIMEOUT`].
     Silent,
     /// The bytes cannot be an event stream.
     Malformed(&'static str),
@@ -341,9 +340,9 @@ impl std::fmt::Display for BodyError {
 /// UTF-8's byte order mark, which an event stream may begin with.
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// `body` (whose reads time out after [`HEARTBEAT_TIMEOUT`]: silence
-/// counts in bytes, so a large batch arriving slowly is not silence), as
-/// whole UTF-8 characters without a leading byte order mark. `eventsource-stream`
+/// `body`, each chunk within [`HEARTBEAT_TIMEOUT`] (silence counts in
+/// bytes, so a large batch arriving slowly is not silence), as whole UTF-8
+/// characters without a leading byte order mark. `eventsource-stream`
 /// 0.2.3 gets no other input: given a byte that is not UTF-8 it waits for
 /// the end of the body, keeping and rechecking everything after it, and it
 /// strips a byte order mark by slicing a `str` at byte 1, which panics.
@@ -357,12 +356,12 @@ fn watched(body: ByteStream) -> impl Stream<Item = Result<Bytes, BodyError>> + S
     stream::unfold(Some(state), |state| async move {
         let mut state = state?;
         loop {
-            let chunk = match state.body.next().await {
-                Some(Err(e)) if e.is_timeout() => return Some((Err(BodyError::Silent), None)),
-                Some(Err(e)) => return Some((Err(BodyError::Transport(e)), None)),
-                Some(Ok(chunk)) => chunk,
-                None if state.partial.is_empty() => return None,
-                None => {
+            let chunk = match tokio::time::timeout(HEARTBEAT_TIMEOUT, state.body.next()).await {
+                Err(_) => return Some((Err(BodyError::Silent), None)),
+                Ok(Some(Err(e))) => return Some((Err(BodyError::Transport(e)), None)),
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) if state.partial.is_empty() => return None,
+                Ok(None) => {
                     let error = BodyError::Malformed("it ends inside a UTF-8 character");
                     return Some((Err(error), None));
                 }
