@@ -225,6 +225,43 @@ mod scripted {
         assert_eq!(server.count(), 1);
     }
 
+    /// Silence is the server's, not the caller's: a caller that takes
+    /// longer than the heartbeat window between two polls, with the next
+    /// batch already sent, reads on over the same connection.
+    #[tokio::test]
+    async fn a_slow_caller_is_not_a_silent_server() {
+        // The second batch comes in a chunk of its own, while the caller
+        // is busy with the first.
+        let parts = vec![
+            (Duration::ZERO, batch(0..1).into_bytes()),
+            (
+                Duration::from_millis(100),
+                format!("{}{}", batch(1..2), done()).into_bytes(),
+            ),
+        ];
+        let server = Recorder::always(
+            Reply::status(200)
+                .header("content-type", "text/event-stream")
+                .in_parts(parts),
+        )
+        .await;
+        let basin = client(&server.endpoint).basin("some-basin").unwrap();
+        let mut events = std::pin::pin!(basin.live(|live| live.read().stream("s")));
+        let mut seq_nums = Vec::new();
+        while let Some(event) = events.next().await {
+            let Ok(LiveEvent::Data(batch)) = event else {
+                panic!("{event:?}");
+            };
+            let batch: types::ReadBatch = batch;
+            seq_nums.extend(batch.records.iter().map(|r| r.seq_num));
+            if seq_nums == [0] {
+                tokio::time::sleep(s2_openapi::HEARTBEAT_TIMEOUT + Duration::from_secs(1)).await;
+            }
+        }
+        assert_eq!(seq_nums, [0, 1]);
+        assert_eq!(server.count(), 1, "the read reconnected");
+    }
+
     /// Connections that drop again and again without a new event end the
     /// read with the last failure, after the retry policy's attempts.
     #[tokio::test]
