@@ -243,7 +243,12 @@ impl Client {
                 if response.status().is_success() =>
             {
                 let status = response.status();
-                match response.chunk().await {
+                // HTTP/2 may end an empty body with an empty frame.
+                let mut first = response.chunk().await;
+                while matches!(&first, Ok(Some(chunk)) if chunk.is_empty()) {
+                    first = response.chunk().await;
+                }
+                match first {
                     Ok(None) => Ok(revoked(status, Confirmation::Revoked)),
                     Ok(Some(start)) => {
                         let mut head = http::Response::new(reqwest::Body::from(start));

@@ -163,6 +163,24 @@ async fn success_statuses() {
 }
 
 #[tokio::test]
+async fn an_empty_200_is_a_revocation_however_its_end_is_framed() {
+    // Streamed, the body ends apart from the head: over HTTP/2 in an
+    // empty DATA frame.
+    let server =
+        Recorder::always(Reply::status(200).in_parts(vec![(Duration::ZERO, Vec::new())])).await;
+    for http2 in [false, true] {
+        let client = s2_openapi::Client::builder()
+            .access_token(support::TOKEN)
+            .endpoint(&server.endpoint)
+            .http2_prior_knowledge(http2)
+            .build()
+            .unwrap();
+        let revoked = client.revoke_access_token("tok-1").await;
+        assert_eq!(revoked.unwrap().status.as_u16(), 200, "HTTP/2: {http2}");
+    }
+}
+
+#[tokio::test]
 async fn an_unlisted_success_with_a_body_confirms_nothing() {
     // A web page at a wrong endpoint answers 200: nothing was revoked.
     let page = Reply::status(200)
