@@ -560,8 +560,11 @@ fn read_lines(
 /// written: S2's ids may start or end with spaces, and trimming them would
 /// revoke another token.
 fn without_line_ending(line: &str) -> &str {
-    let line = line.strip_suffix('\n').unwrap_or(line);
-    line.strip_suffix('\r').unwrap_or(line)
+    match line.strip_suffix('\n') {
+        Some(line) => line.strip_suffix('\r').unwrap_or(line),
+        // The last line, without an ending: a `\r` there is the id's.
+        None => line,
+    }
 }
 
 /// What is wrong with a line that is not UTF-8.
@@ -616,4 +619,26 @@ async fn connect(args: &Args) -> Result<(Client, Option<LocalServer>), String> {
     }
     let client = builder.build().map_err(|e| e.to_string())?;
     Ok((client, server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_line_ending;
+
+    #[test]
+    fn a_line_loses_its_ending_and_nothing_else() {
+        for (line, id) in [
+            ("tok\n", "tok"),
+            ("tok\r\n", "tok"),
+            (" tok \n", " tok "),
+            ("tok\r\r\n", "tok\r"),
+            ("\t\n", "\t"),
+            // The last line may have no ending: all of it is the id.
+            ("tok", "tok"),
+            ("tok\r", "tok\r"),
+            ("\n", ""),
+        ] {
+            assert_eq!(without_line_ending(line), id, "{line:?}");
+        }
+    }
 }
