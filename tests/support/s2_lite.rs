@@ -61,7 +61,11 @@ impl S2Lite {
             log,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        let probe = reqwest::Client::new();
+        // Bounded: whatever else may hold the port must not stall the wait.
+        let probe = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
         let config = format!("{}/dashboard/config.json", server.endpoint);
         let started = Instant::now();
         loop {
