@@ -8,8 +8,10 @@
 //! per-attempt timeout (a live read lasts as long as it lasts); here:
 //!
 //! - a heartbeat watchdog: S2 sends a `ping` every 5 to 15 s, so
-//!   [`HEARTBEAT_TIMEOUT`] without a byte (or without an answer to the
-//!   request) is a dropped connection;
+//!   [`HEARTBEAT_TIMEOUT`] without a byte is a dropped connection, and so
+//!   is a request without an answer within the client's operation timeout
+//!   (at least that window): the request layer's attempts and its waits
+//!   between them, `retry-after` included, fit in it;
 //! - after a dropped connection, a body that breaks off, a retryable
 //!   `error` event, or (once connected) a request failing transiently
 //!   after the request layer's retries, the read is sent again with
@@ -128,6 +130,10 @@ type Events<'a> = std::pin::Pin<
 struct Session<'a, R> {
     request: R,
     policy: RetryPolicy,
+    /// How long a request may go without an answer, the request layer's
+    /// attempts and waits included: the call's deadline, and at least a
+    /// heartbeat window.
+    answer_within: Duration,
     /// The id to resume after: the last data event's, or, before any, the
     /// record before the tail a heartbeat reported.
     last_event_id: Option<String>,
@@ -172,6 +178,7 @@ pub(crate) fn events<'a, R: LiveRead<'a>>(
     let session = Session {
         request: request(live),
         policy: live.inner.retry_policy().clone(),
+        answer_within: live.inner.operation_timeout().max(HEARTBEAT_TIMEOUT),
         last_event_id: None,
         events: None,
         connected: false,
@@ -291,7 +298,7 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
             Some(id) => self.request.clone().resume_after(id.clone()),
             None => self.request.clone(),
         };
-        let response = match tokio::time::timeout(HEARTBEAT_TIMEOUT, request.connect()).await {
+        let response = match tokio::time::timeout(self.answer_within, request.connect()).await {
             Ok(Ok(response)) => response,
             // The request layer has retried what it may; a live read that
             // was under way keeps trying while the failure is transient.
@@ -299,7 +306,7 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                 return Err(Step::Reconnect(error));
             }
             Ok(Err(error)) => return Err(Step::Fail(error)),
-            Err(_) => return Err(Step::Reconnect(Error::silent(HEARTBEAT_TIMEOUT))),
+            Err(_) => return Err(Step::Reconnect(Error::silent(self.answer_within))),
         };
         let content_type = response
             .headers()

@@ -225,6 +225,36 @@ mod scripted {
         assert_eq!(server.count(), 1);
     }
 
+    /// The first request ends the read with S2's answer however long the
+    /// request layer waits between attempts within the call's deadline: a
+    /// 503 asking for 21 s (past the heartbeat window) twice ends it with
+    /// that 503, not with silence.
+    #[tokio::test]
+    async fn a_first_request_ends_with_s2s_answer_after_the_layers_waits() {
+        let hint = Duration::from_secs(21);
+        let server = Recorder::always(
+            Reply::error_info(503, "unavailable", "scripted")
+                .header("retry-after-ms", hint.as_millis().to_string()),
+        )
+        .await;
+        let client = s2_openapi::Client::builder()
+            .access_token(crate::support::TOKEN)
+            .endpoint(&server.endpoint)
+            .operation_timeout(Duration::from_secs(60))
+            .retry_policy(s2_openapi::RetryPolicy::new().with_max_attempts(2))
+            .build()
+            .unwrap();
+        let basin = client.basin("some-basin").unwrap();
+        let mut events = std::pin::pin!(basin.live(|live| live.read().stream("s")));
+        let started = std::time::Instant::now();
+        let err = events.next().await.unwrap().unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::Unavailable), "{err:?}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+        assert_eq!(server.count(), 2);
+        assert!(started.elapsed() >= hint, "the hint was not waited for");
+        assert!(events.next().await.is_none());
+    }
+
     /// Silence is the server's, not the caller's: a caller that takes
     /// longer than the heartbeat window between two polls, with the next
     /// batch already sent, reads on over the same connection.
