@@ -15,7 +15,7 @@ use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorCode};
 use crate::generated;
 use crate::id::AccessTokenId;
-use crate::layer::RequestLayer;
+use crate::layer::{ERROR_BODY_LIMIT, RequestLayer, read_capped};
 use crate::live::{LiveEvent, LiveRead};
 use crate::rate_limit::RunLimiter;
 
@@ -239,24 +239,17 @@ impl Client {
             // A success the spec does not list, with an empty body: older
             // S2 answered 200 so. One with a body (a web page at a wrong
             // endpoint) confirms nothing, and is the error `?` gives.
-            Err(progenitor_client::Error::UnexpectedResponse(mut response))
+            Err(progenitor_client::Error::UnexpectedResponse(response))
                 if response.status().is_success() =>
             {
                 let status = response.status();
-                // HTTP/2 may end an empty body with an empty frame.
-                let mut first = response.chunk().await;
-                while matches!(&first, Ok(Some(chunk)) if chunk.is_empty()) {
-                    first = response.chunk().await;
-                }
-                match first {
-                    Ok(None) => Ok(revoked(status, Confirmation::Revoked)),
-                    Ok(Some(start)) => {
-                        let mut head = http::Response::new(reqwest::Body::from(start));
-                        *head.status_mut() = status;
-                        *head.headers_mut() = std::mem::take(response.headers_mut());
-                        head.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+                match read_capped(response, ERROR_BODY_LIMIT).await {
+                    // Empty frames (HTTP/2 may end a body with one) add no bytes.
+                    Ok((_, body)) if body.is_empty() => Ok(revoked(status, Confirmation::Revoked)),
+                    Ok((head, body)) => {
+                        let response = http::Response::from_parts(head, reqwest::Body::from(body));
                         Err(Error::from(
-                            progenitor_client::Error::<()>::UnexpectedResponse(head.into()),
+                            progenitor_client::Error::<()>::UnexpectedResponse(response.into()),
                         ))
                     }
                     Err(e) => Err(Error::from_reqwest(e)),

@@ -670,7 +670,7 @@ async fn failed(response: reqwest::Response) -> Failed {
 /// Reads at most `limit` bytes of the body (the rest is left unread) and
 /// returns them with the response's head, its `content-length` dropped. A
 /// body that fails to arrive is the attempt's error.
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
 ) -> reqwest::Result<(http::response::Parts, Vec<u8>)> {
