@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::validate::resolve;
+use crate::surface::resolve;
 
 /// The operation the wrapper wraps.
 pub const REVOKE_OPERATION_ID: &str = "revoke_access_token";
@@ -44,10 +44,7 @@ pub fn check_wrapper_requirements(doc: &Value) -> Result<(), String> {
         .flatten()
         .filter_map(|holder| holder.get("parameters").and_then(Value::as_array))
         .flatten()
-        .map(|p| match p.get("$ref").and_then(Value::as_str) {
-            Some(r) => resolve(doc, r).unwrap_or(p),
-            None => p,
-        })
+        .map(|p| resolve(doc, p))
         .find(|p| {
             p.get("name").and_then(Value::as_str) == Some("id")
                 && p.get("in").and_then(Value::as_str) == Some("path")
@@ -65,10 +62,7 @@ pub fn check_wrapper_requirements(doc: &Value) -> Result<(), String> {
         .ok_or("`revoke_access_token` has no responses")?;
     let mut has_success = false;
     for (status, response) in responses {
-        let response = match response.get("$ref").and_then(Value::as_str) {
-            Some(r) => resolve(doc, r).unwrap_or(response),
-            None => response,
-        };
+        let response = resolve(doc, response);
         let content = response.get("content").and_then(Value::as_object);
         if status.starts_with('2') {
             has_success = true;
