@@ -198,6 +198,24 @@ impl Basin {
     ) -> impl Stream<Item = Result<LiveEvent<R::Data, R::Ping>, Error>> + Send + 'a {
         crate::live::events(&self.live, request)
     }
+
+    /// A [`Producer`](crate::Producer) appending to `stream`: records
+    /// submitted one at a time, appended in order in batches, each
+    /// acknowledged with its sequence number; exactly once when the
+    /// configuration gives the stream's position
+    /// ([`ProducerConfig::match_tail`](crate::ProducerConfig::match_tail)).
+    ///
+    /// # Errors
+    /// A stream name or configuration the rules refuse, or the failure to
+    /// read the stream's tail when the configuration asks for it.
+    #[cfg(s2_operation = "append")]
+    pub async fn producer(
+        &self,
+        stream: &str,
+        config: crate::ProducerConfig,
+    ) -> Result<crate::Producer, Error> {
+        crate::producer::Producer::start(&self.generated, stream, config).await
+    }
 }
 
 /// The `s2-basin` header naming `basin`.

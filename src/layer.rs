@@ -97,6 +97,10 @@ pub struct RequestLayer {
     /// sent with `Accept: text/event-stream`, with no per-attempt timeout
     /// on the body (the live read watches for silence instead).
     event_stream: bool,
+    /// Whether every request carries a condition under which a repeat
+    /// cannot take effect twice (a producer's appends with
+    /// `match_seq_num`): retried like idempotent requests.
+    conditional: bool,
 }
 
 #[derive(Debug)]
@@ -142,6 +146,7 @@ impl RequestLayer {
             limiter: None,
             report: None,
             event_stream: false,
+            conditional: false,
         }
     }
 
@@ -149,6 +154,18 @@ impl RequestLayer {
     pub(crate) fn for_event_streams(&self) -> Self {
         Self {
             event_stream: true,
+            ..self.clone()
+        }
+    }
+
+    /// The same layer for requests that each carry a condition making a
+    /// repeat fail instead of taking effect twice (an append's
+    /// `match_seq_num`): an attempt that may have acted is retried, and the
+    /// caller reads a failed condition after an uncertain attempt
+    /// ([`CallReport::uncertain`]).
+    pub(crate) fn for_conditional_requests(&self) -> Self {
+        Self {
+            conditional: true,
             ..self.clone()
         }
     }
@@ -219,7 +236,7 @@ impl RequestLayer {
             // the stream; silence is watched for by the live read.
             *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
         }
-        let idempotent = is_idempotent(request.method()) || takes_token;
+        let idempotent = is_idempotent(request.method()) || takes_token || self.conditional;
         let span = tracing::debug_span!(
             "s2.call",
             operation,

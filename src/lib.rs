@@ -111,6 +111,8 @@ wrapper! {
     mod layer;
     mod list;
     mod live;
+    #[cfg(s2_operation = "append")]
+    mod producer;
     #[cfg(feature = "local-server")]
     #[cfg_attr(docsrs, doc(cfg(feature = "local-server")))]
     pub mod local_server;
@@ -134,6 +136,11 @@ wrapper! {
         DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ERROR_BODY_LIMIT, RequestLayer,
     };
     pub use list::CursorList;
+    #[cfg(s2_operation = "append")]
+    pub use producer::{
+        BatchAck, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, NotSent, Producer, ProducerConfig,
+        ProducerError, RecordAck, Ticket,
+    };
     pub use live::{HEARTBEAT_TIMEOUT, Heartbeat, LiveEvent, LiveRead};
     pub use retry::RetryPolicy;
 }

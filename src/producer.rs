@@ -1,0 +1,756 @@
+//! A producer: records submitted one at a time, appended in batches by
+//! S2's limits, in order, each acknowledged with its sequence number.
+//!
+//! One task per producer owns the batching. Records wait in the open batch
+//! until it is full (S2's [`MAX_BATCH_RECORDS`] and [`MAX_BATCH_BYTES`], or
+//! the configured smaller limits), its linger has passed, or a flush asks
+//! for it. One batch is in flight at a time: S2 orders unary appends by
+//! arrival, so two in flight could be appended in either order. While one
+//! is in flight the next one fills, so under load batches are full.
+//!
+//! Every batch goes through the generated `append` and the request layer.
+//! When the producer knows the stream's position, each batch carries the
+//! `match_seq_num` it must start at, which makes a repeat fail instead of
+//! appending twice: the layer then retries attempts that may have acted,
+//! and a `412` whose tail is this batch's end after such an attempt means
+//! that attempt appended it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, OnceLock, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, OptionFuture};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::generated::{self, types};
+
+/// Most records in one append (S2's `RECORD_BATCH_MAX`, crate `s2-common`).
+pub const MAX_BATCH_RECORDS: usize = 1000;
+/// Most metered bytes in one append, which is also the largest record
+/// (S2's `RECORD_BATCH_MAX`, crate `s2-common`).
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// How a [`Producer`] batches and what it guarantees; the defaults are S2's
+/// SDK's: a 5 ms linger, full batches of S2's limits, 5 MiB unacknowledged.
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    linger: Duration,
+    max_batch_records: usize,
+    max_batch_bytes: usize,
+    max_unacked_bytes: usize,
+    position: Position,
+    fencing_token: Option<types::FencingToken>,
+}
+
+/// Where the producer's first batch must start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Position {
+    /// Unknown: appends carry no condition.
+    Unknown,
+    /// The stream's tail when the producer starts.
+    Tail,
+    /// This sequence number.
+    At(u64),
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        Self {
+            linger: Duration::from_millis(5),
+            max_batch_records: MAX_BATCH_RECORDS,
+            max_batch_bytes: MAX_BATCH_BYTES,
+            max_unacked_bytes: 5 * MAX_BATCH_BYTES,
+            position: Position::Unknown,
+            fencing_token: None,
+        }
+    }
+}
+
+impl ProducerConfig {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long a batch waits for more records after its first, unless it
+    /// fills first or is flushed.
+    pub fn linger(self, linger: Duration) -> Self {
+        Self { linger, ..self }
+    }
+
+    /// At most this many records per append (1 to [`MAX_BATCH_RECORDS`]).
+    pub fn max_batch_records(self, records: usize) -> Self {
+        Self {
+            max_batch_records: records,
+            ..self
+        }
+    }
+
+    /// At most this many metered bytes per append (up to
+    /// [`MAX_BATCH_BYTES`]); a single larger record still goes alone.
+    pub fn max_batch_bytes(self, bytes: usize) -> Self {
+        Self {
+            max_batch_bytes: bytes,
+            ..self
+        }
+    }
+
+    /// At most this many metered bytes submitted and not yet acknowledged;
+    /// [`Producer::submit`] waits for room (at least [`MAX_BATCH_BYTES`]).
+    pub fn max_unacked_bytes(self, bytes: usize) -> Self {
+        Self {
+            max_unacked_bytes: bytes,
+            ..self
+        }
+    }
+
+    /// Appends exactly once, starting at this sequence number: each batch
+    /// must start where the previous one ended (`match_seq_num`), so a batch
+    /// sent again after a lost answer cannot be appended twice.
+    pub fn match_seq_num(self, seq_num: u64) -> Self {
+        Self {
+            position: Position::At(seq_num),
+            ..self
+        }
+    }
+
+    /// Appends exactly once, starting at the stream's tail when the
+    /// producer starts (read with `check_tail`).
+    pub fn match_tail(self) -> Self {
+        Self {
+            position: Position::Tail,
+            ..self
+        }
+    }
+
+    /// Appends only while the stream's fencing token is `token`: another
+    /// writer that fences the stream stops this producer, so it is the
+    /// stream's only writer while it runs. Implies [`match_tail`](Self::match_tail)
+    /// unless [`match_seq_num`](Self::match_seq_num) is given.
+    ///
+    /// # Errors
+    /// [`InvalidInput::Argument`](crate::InvalidInput::Argument) when the
+    /// spec's rule for a fencing token refuses `token`.
+    pub fn fencing_token(self, token: impl Into<String>) -> Result<Self, Error> {
+        let token = types::FencingToken::try_from(token.into())
+            .map_err(|e| Error::argument(format!("fencing token: {e}")))?;
+        let position = match self.position {
+            Position::Unknown => Position::Tail,
+            known => known,
+        };
+        Ok(Self {
+            fencing_token: Some(token),
+            position,
+            ..self
+        })
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if !(1..=MAX_BATCH_RECORDS).contains(&self.max_batch_records) {
+            return Err(Error::argument(format!(
+                "max_batch_records must be 1 to {MAX_BATCH_RECORDS}, not {}",
+                self.max_batch_records
+            )));
+        }
+        if !(1..=MAX_BATCH_BYTES).contains(&self.max_batch_bytes) {
+            return Err(Error::argument(format!(
+                "max_batch_bytes must be 1 to {MAX_BATCH_BYTES}, not {}",
+                self.max_batch_bytes
+            )));
+        }
+        if self.max_unacked_bytes < MAX_BATCH_BYTES {
+            return Err(Error::argument(format!(
+                "max_unacked_bytes must be at least {MAX_BATCH_BYTES}, not {}",
+                self.max_unacked_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Appends the records submitted to it to one stream, in the order they
+/// were submitted, in batches; each [`submit`](Self::submit) gives a
+/// [`Ticket`] that resolves to the record's acknowledgement.
+///
+/// Made by [`Basin::producer`](crate::Basin::producer). A batch that fails
+/// ends the producer: its records' tickets get the failure, and every
+/// record after it is not sent. Dropping the producer sends nothing more:
+/// a batch in flight still gets its answer, and the tickets of records not
+/// yet sent fail with [`ProducerError::NotSent`].
+///
+/// ```no_run
+/// # #[cfg(s2_operation = "append")]
+/// # async fn f(basin: &s2_openapi::Basin) -> Result<(), Box<dyn std::error::Error>> {
+/// use s2_openapi::{ProducerConfig, types};
+///
+/// let producer = basin.producer("orders", ProducerConfig::new().match_tail()).await?;
+/// let ticket = producer.submit(types::AppendRecord::new("first")).await?;
+/// producer.submit(types::AppendRecord::new("second")).await?;
+/// producer.close().await?;
+/// println!("first is {}", ticket.await?.seq_num);
+/// # Ok(()) }
+/// ```
+pub struct Producer {
+    commands: mpsc::Sender<Command>,
+    unacked: Arc<Semaphore>,
+    max_batch_bytes: usize,
+    max_unacked_bytes: usize,
+    /// Why the producer stopped, once it has.
+    ended: Arc<OnceLock<ProducerError>>,
+}
+
+impl fmt::Debug for Producer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("ended", &self.ended.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Producer {
+    /// Starts a producer for `stream` on `basin`'s client, reading the
+    /// stream's tail first when the configuration asks for it.
+    pub(crate) async fn start(
+        basin: &generated::Client,
+        stream: &str,
+        config: ProducerConfig,
+    ) -> Result<Self, Error> {
+        config.check()?;
+        let stream = types::StreamNameStr::try_from(stream.to_owned())
+            .map_err(|e| Error::argument(format!("stream name {stream:?}: {e}")))?;
+        let position = match config.position {
+            Position::Unknown => None,
+            Position::At(seq_num) => Some(seq_num),
+            Position::Tail => Some(tail(basin, &stream).await?),
+        };
+        // With a position every append is conditional, so the layer may
+        // retry one whose attempt may have acted.
+        let layer = match position {
+            Some(_) => basin.inner.for_conditional_requests(),
+            None => basin.inner.clone(),
+        };
+        let appender = Appender {
+            client: generated::Client::new_with_client(&basin.baseurl, basin.client.clone(), layer),
+            stream,
+            fencing_token: config.fencing_token.clone(),
+        };
+        let (commands, inbox) = mpsc::channel(MAX_BATCH_RECORDS);
+        let ended = Arc::new(OnceLock::new());
+        let batcher = Batcher::new(&config, position);
+        tokio::spawn(batcher.run(appender, inbox, Arc::clone(&ended)));
+        Ok(Self {
+            commands,
+            unacked: Arc::new(Semaphore::new(config.max_unacked_bytes)),
+            max_batch_bytes: config.max_batch_bytes.max(MAX_BATCH_BYTES),
+            max_unacked_bytes: config.max_unacked_bytes,
+            ended,
+        })
+    }
+
+    /// Submits `record`, waiting while the unacknowledged bytes would pass
+    /// the configured bound; the [`Ticket`] resolves once the record's
+    /// batch is acknowledged. Records are appended in the order their
+    /// `submit` calls complete.
+    ///
+    /// # Errors
+    /// [`ProducerError::Invalid`] for a record larger than S2 takes (its
+    /// [`metered_size`](types::AppendRecord::metered_size) over [`MAX_BATCH_BYTES`]), and
+    /// [`ProducerError::NotSent`] once the producer has stopped.
+    pub async fn submit(&self, record: types::AppendRecord) -> Result<Ticket, ProducerError> {
+        let size = record.metered_size();
+        if size > self.max_batch_bytes || size > self.max_unacked_bytes {
+            return Err(ProducerError::Invalid(format!(
+                "a record of {size} metered bytes is larger than S2 appends ({MAX_BATCH_BYTES})"
+            )));
+        }
+        let ended = || ProducerError::NotSent(self.not_sent());
+        // Sizes fit in u32: they are at most MAX_BATCH_BYTES.
+        let permits = u32::try_from(size).unwrap_or(u32::MAX);
+        let permit = Arc::clone(&self.unacked)
+            .acquire_many_owned(permits)
+            .await
+            .map_err(|_| ended())?;
+        let (ack, ticket) = oneshot::channel();
+        let pending = Pending {
+            record,
+            size,
+            waiting: Waiting {
+                ack,
+                _permit: permit,
+            },
+        };
+        self.commands
+            .send(Command::Submit(pending))
+            .await
+            .map_err(|_| ended())?;
+        Ok(Ticket(ticket))
+    }
+
+    /// Sends the open batch at once and waits until every record submitted
+    /// before this call is acknowledged. The producer stays open.
+    ///
+    /// # Errors
+    /// The failure of a batch it waited for, or [`ProducerError::NotSent`]
+    /// when the producer had stopped.
+    pub async fn flush(&self) -> Result<(), ProducerError> {
+        let (done, flushed) = oneshot::channel();
+        self.commands
+            .send(Command::Flush(done))
+            .await
+            .map_err(|_| self.stopped())?;
+        flushed.await.map_err(|_| self.stopped())?
+    }
+
+    /// Flushes, then stops the producer: every ticket has its outcome when
+    /// this returns.
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
+    pub async fn close(self) -> Result<(), ProducerError> {
+        self.flush().await
+    }
+
+    /// Why the producer stopped, for a flush: the failure that stopped it.
+    fn stopped(&self) -> ProducerError {
+        (self.ended.get().cloned()).unwrap_or(ProducerError::NotSent(NotSent::Stopped))
+    }
+
+    /// Why a record submitted after the producer stopped is not sent.
+    fn not_sent(&self) -> NotSent {
+        match self.ended.get() {
+            Some(_) => NotSent::EarlierBatchFailed,
+            None => NotSent::Stopped,
+        }
+    }
+}
+
+/// The stream's tail: where the next record will go.
+async fn tail(basin: &generated::Client, stream: &types::StreamNameStr) -> Result<u64, Error> {
+    let answer = basin.check_tail().stream(stream.clone()).await?;
+    Ok(answer.tail.seq_num)
+}
+
+/// A record's acknowledgement, which its [`Ticket`] resolves to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RecordAck {
+    /// The record's sequence number.
+    pub seq_num: u64,
+    /// The acknowledgement of the batch the record was appended in.
+    pub batch: Arc<BatchAck>,
+}
+
+/// How a batch was acknowledged.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum BatchAck {
+    /// S2's answer to the append.
+    Appended(types::AppendAck),
+    /// The answer was lost, and the append sent again failed its condition
+    /// with the stream's tail at this batch's end: the lost attempt
+    /// appended it, at `start..end`.
+    FoundAppended {
+        /// The first record's sequence number.
+        start: u64,
+        /// The sequence number after the last record's.
+        end: u64,
+    },
+}
+
+impl BatchAck {
+    /// The first record's sequence number.
+    pub fn start(&self) -> u64 {
+        match self {
+            Self::Appended(ack) => ack.start.seq_num,
+            Self::FoundAppended { start, .. } => *start,
+        }
+    }
+
+    /// The sequence number after the last record's.
+    pub fn end(&self) -> u64 {
+        match self {
+            Self::Appended(ack) => ack.end.seq_num,
+            Self::FoundAppended { end, .. } => *end,
+        }
+    }
+}
+
+/// A submitted record's outcome: awaited, its [`RecordAck`] or why it was
+/// not acknowledged.
+#[derive(Debug)]
+#[must_use = "a ticket does nothing unless awaited; dropping it does not withdraw the record"]
+pub struct Ticket(oneshot::Receiver<Result<RecordAck, ProducerError>>);
+
+impl std::future::Future for Ticket {
+    type Output = Result<RecordAck, ProducerError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|outcome| outcome.unwrap_or(Err(ProducerError::Abandoned)))
+    }
+}
+
+/// Why a record was not acknowledged.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProducerError {
+    /// Its batch's append failed. `indefinite` is true when an attempt
+    /// before the last may have appended it all the same (as with the
+    /// crate's [`Error::may_have_taken_effect`] for the last one).
+    #[error("{}", if *.indefinite {
+        "appending the record's batch failed after an attempt that may have appended it"
+    } else {
+        "appending the record's batch failed"
+    })]
+    Append {
+        /// The last attempt's error.
+        #[source]
+        error: Arc<Error>,
+        /// Whether an earlier attempt may have appended the batch.
+        indefinite: bool,
+    },
+    /// The record was refused before it was sent.
+    #[error("record refused: {0}")]
+    Invalid(String),
+    /// The record was never sent.
+    #[error("record not sent: {0}")]
+    NotSent(NotSent),
+    /// The producer's task ended (its runtime shut down) before the
+    /// record's outcome was known: it may have been appended.
+    #[error("the producer stopped before the record's outcome was known")]
+    Abandoned,
+}
+
+impl ProducerError {
+    /// Whether the record may have been appended although the ticket
+    /// failed: its batch's last attempt may have acted, or an earlier one.
+    pub fn may_have_been_appended(&self) -> bool {
+        match self {
+            Self::Append { error, indefinite } => *indefinite || error.may_have_taken_effect(),
+            Self::Abandoned => true,
+            Self::Invalid(_) | Self::NotSent(_) => false,
+        }
+    }
+
+    /// The append's error, when the batch was sent and failed.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Self::Append { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The failed condition, when S2 refused the batch for one (`412`):
+    /// another writer appended first, or fenced the stream.
+    pub fn condition(&self) -> Option<types::AppendConditionFailed> {
+        condition(self.error()?)
+    }
+}
+
+/// Why a record was never sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotSent {
+    /// An earlier batch failed, which stopped the producer.
+    #[error("an earlier batch failed, which stopped the producer")]
+    EarlierBatchFailed,
+    /// The producer was dropped first.
+    #[error("the producer was dropped before the record was sent")]
+    Dropped,
+    /// The producer had stopped.
+    #[error("the producer has stopped")]
+    Stopped,
+}
+
+/// The failed condition of an append refused with `412`.
+fn condition(error: &Error) -> Option<types::AppendConditionFailed> {
+    match error {
+        Error::Api(answer) if answer.status().as_u16() == 412 => answer.decode().ok(),
+        _ => None,
+    }
+}
+
+enum Command {
+    Submit(Pending),
+    Flush(oneshot::Sender<Result<(), ProducerError>>),
+}
+
+/// A submitted record until it is sent.
+struct Pending {
+    record: types::AppendRecord,
+    size: usize,
+    waiting: Waiting,
+}
+
+/// A record's ticket until its batch is answered; the permit holds the
+/// record's bytes against the producer's bound until then.
+struct Waiting {
+    ack: oneshot::Sender<Result<RecordAck, ProducerError>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Records that go in one append.
+#[derive(Default)]
+struct Batch {
+    records: Vec<Pending>,
+    bytes: usize,
+    /// When its first record arrived.
+    opened: Option<Instant>,
+}
+
+/// Sends batches.
+struct Appender {
+    client: generated::Client,
+    stream: types::StreamNameStr,
+    fencing_token: Option<types::FencingToken>,
+}
+
+impl Appender {
+    /// Appends `records`, conditional on the stream's tail being
+    /// `match_seq_num` when it is known.
+    async fn append(
+        &self,
+        records: Vec<types::AppendRecord>,
+        match_seq_num: Option<u64>,
+    ) -> Result<BatchAck, ProducerError> {
+        let count = records.len() as u64;
+        let (layer, report) = self.client.inner.reporting();
+        let client =
+            generated::Client::new_with_client(&self.client.baseurl, self.client.client.clone(), layer);
+        let input = types::AppendInput {
+            fencing_token: self.fencing_token.clone(),
+            match_seq_num,
+            records,
+        };
+        let result = client.append().stream(self.stream.clone()).body(input).send().await;
+        let report = *report.lock().unwrap_or_else(PoisonError::into_inner);
+        let error = match result {
+            Ok(answer) => {
+                let ack = answer.into_inner();
+                // Acknowledgements are counted out per record: an answer
+                // that does not cover the batch exactly would give wrong
+                // sequence numbers.
+                if ack.end.seq_num.checked_sub(ack.start.seq_num) != Some(count)
+                    || match_seq_num.is_some_and(|at| at != ack.start.seq_num)
+                {
+                    Error::contradiction("the append's acknowledgement does not cover the batch sent")
+                } else {
+                    return Ok(BatchAck::Appended(ack));
+                }
+            }
+            Err(e) => Error::from(e),
+        };
+        // The condition failed with the tail where this batch would end,
+        // after an attempt that may have appended it: that attempt did.
+        if let (Some(start), true) = (match_seq_num, report.uncertain) {
+            let end = start.saturating_add(count);
+            let tail = condition(&error);
+            if matches!(tail, Some(types::AppendConditionFailed::SeqNumMismatch(t)) if t == end) {
+                tracing::debug!(start, end, "batch found appended by an earlier attempt");
+                return Ok(BatchAck::FoundAppended { start, end });
+            }
+        }
+        Err(ProducerError::Append {
+            error: Arc::new(error),
+            indefinite: report.uncertain,
+        })
+    }
+}
+
+/// The producer's task: what is waiting, what is in flight, who waits for
+/// a flush.
+struct Batcher {
+    linger: Duration,
+    max_records: usize,
+    max_bytes: usize,
+    /// Where the next batch must start, when known.
+    position: Option<u64>,
+    open: Batch,
+    /// Full batches, oldest first.
+    full: VecDeque<Batch>,
+    /// Batches sealed so far; a batch's number is its place in that count.
+    sealed: u64,
+    /// Batches answered so far.
+    answered: u64,
+    /// Flushes, each waiting for the batches up to a number.
+    flushes: Vec<(u64, oneshot::Sender<Result<(), ProducerError>>)>,
+}
+
+type InFlight<'a> = BoxFuture<'a, (Vec<Waiting>, Result<BatchAck, ProducerError>)>;
+
+impl Batcher {
+    fn new(config: &ProducerConfig, position: Option<u64>) -> Self {
+        Self {
+            linger: config.linger,
+            max_records: config.max_batch_records,
+            max_bytes: config.max_batch_bytes,
+            position,
+            open: Batch::default(),
+            full: VecDeque::new(),
+            sealed: 0,
+            answered: 0,
+            flushes: Vec::new(),
+        }
+    }
+
+    async fn run(
+        mut self,
+        appender: Appender,
+        mut inbox: mpsc::Receiver<Command>,
+        ended: Arc<OnceLock<ProducerError>>,
+    ) {
+        let mut in_flight: Option<InFlight<'_>> = None;
+        let mut dropped = false;
+        loop {
+            if in_flight.is_none() {
+                if let Some(batch) = self.next_batch(Instant::now(), dropped) {
+                    in_flight = Some(self.send(&appender, batch));
+                } else if dropped {
+                    return;
+                }
+            }
+            // The open batch's linger matters only when nothing is in
+            // flight: an answer is the next moment to send otherwise.
+            let linger = (self.open.opened)
+                .filter(|_| in_flight.is_none())
+                .map(|opened| tokio::time::sleep_until(opened + self.linger));
+            tokio::select! {
+                command = inbox.recv(), if !dropped => match command {
+                    Some(Command::Submit(pending)) => self.push(pending),
+                    Some(Command::Flush(done)) => self.flush(done),
+                    None => {
+                        dropped = true;
+                        self.fail_unsent(&NotSent::Dropped);
+                    }
+                },
+                Some(()) = OptionFuture::from(linger) => {}
+                Some((records, outcome)) = OptionFuture::from(in_flight.as_mut()) => {
+                    in_flight = None;
+                    if let Err(why) = self.answered(records, outcome) {
+                        let _ = ended.set(why);
+                        self.fail_unsent(&NotSent::EarlierBatchFailed);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds a record to the open batch, sealing that batch first when the
+    /// record would not fit.
+    fn push(&mut self, pending: Pending) {
+        let open = &self.open;
+        if !open.records.is_empty()
+            && (open.records.len() >= self.max_records || open.bytes + pending.size > self.max_bytes)
+        {
+            self.seal();
+        }
+        let open = &mut self.open;
+        open.opened.get_or_insert_with(Instant::now);
+        open.bytes += pending.size;
+        open.records.push(pending);
+        if open.records.len() >= self.max_records || open.bytes >= self.max_bytes {
+            self.seal();
+        }
+    }
+
+    /// Closes the open batch, which is sent after the full ones before it.
+    fn seal(&mut self) {
+        if !self.open.records.is_empty() {
+            self.full.push_back(std::mem::take(&mut self.open));
+            self.sealed += 1;
+        }
+    }
+
+    /// Answers `done` once every batch holding a record submitted so far is
+    /// answered.
+    fn flush(&mut self, done: oneshot::Sender<Result<(), ProducerError>>) {
+        self.seal();
+        if self.answered == self.sealed {
+            let _ = done.send(Ok(()));
+        } else {
+            self.flushes.push((self.sealed, done));
+        }
+    }
+
+    /// The batch to send now, if any: a full one, else the open one once
+    /// its linger has passed, a flush waits for it or the producer was
+    /// dropped.
+    fn next_batch(&mut self, now: Instant, dropped: bool) -> Option<Batch> {
+        let lingered = (self.open.opened).is_some_and(|opened| opened + self.linger <= now);
+        if self.full.is_empty() && (lingered || dropped) {
+            self.seal();
+        }
+        self.full.pop_front()
+    }
+
+    fn send<'a>(&mut self, appender: &'a Appender, batch: Batch) -> InFlight<'a> {
+        let (records, waiting): (Vec<_>, Vec<_>) = (batch.records.into_iter())
+            .map(|pending| (pending.record, pending.waiting))
+            .unzip();
+        let match_seq_num = self.position;
+        Box::pin(async move {
+            let outcome = appender.append(records, match_seq_num).await;
+            (waiting, outcome)
+        })
+    }
+
+    /// Settles a batch's tickets and flushes; the error that stops the
+    /// producer when the batch failed.
+    fn answered(
+        &mut self,
+        records: Vec<Waiting>,
+        outcome: Result<BatchAck, ProducerError>,
+    ) -> Result<(), ProducerError> {
+        self.answered += 1;
+        match outcome {
+            Ok(ack) => {
+                if self.position.is_some() {
+                    self.position = Some(ack.end());
+                }
+                let ack = Arc::new(ack);
+                let start = ack.start();
+                for (waiting, seq_num) in records.into_iter().zip(start..) {
+                    let batch = Arc::clone(&ack);
+                    let _ = waiting.ack.send(Ok(RecordAck { seq_num, batch }));
+                }
+                let answered = self.answered;
+                let (done, waiting) = std::mem::take(&mut self.flushes)
+                    .into_iter()
+                    .partition(|(through, _)| *through <= answered);
+                self.flushes = waiting;
+                for (_, flushed) in done {
+                    let _ = flushed.send(Ok(()));
+                }
+                Ok(())
+            }
+            Err(why) => {
+                for waiting in records {
+                    let _ = waiting.ack.send(Err(why.clone()));
+                }
+                for (_, done) in self.flushes.drain(..) {
+                    let _ = done.send(Err(why.clone()));
+                }
+                Err(why)
+            }
+        }
+    }
+
+    /// Fails every record not yet sent.
+    fn fail_unsent(&mut self, why: &NotSent) {
+        self.seal();
+        for batch in self.full.drain(..) {
+            for pending in batch.records {
+                let not_sent = ProducerError::NotSent(why.clone());
+                let _ = pending.waiting.ack.send(Err(not_sent));
+            }
+        }
+    }
+}
