@@ -481,6 +481,8 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
     let upstream = s2.endpoint.trim_start_matches("http://").to_owned();
     let breaks = Breaks {
         cut_after: 450_000,
+        cut_requests_after: usize::MAX,
+        until: usize::MAX,
         silent: Some((2, std::time::Duration::from_secs(25))),
     };
     let proxy = Proxy::start(upstream, breaks).await;

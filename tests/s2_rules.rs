@@ -69,6 +69,39 @@ fn the_stated_limits_are_s2s() {
     assert_eq!(s2_openapi::MAX_ID_BYTES, caps::MAX_ACCESS_TOKEN_ID_LEN);
     assert_eq!(s2_openapi::MIN_BASIN_NAME_BYTES, caps::MIN_BASIN_NAME_LEN);
     assert_eq!(s2_openapi::MAX_BASIN_NAME_BYTES, caps::MAX_BASIN_NAME_LEN);
+    #[cfg(s2_operation = "append")]
+    {
+        assert_eq!(s2_openapi::MAX_BATCH_RECORDS, caps::RECORD_BATCH_MAX.count);
+        assert_eq!(s2_openapi::MAX_BATCH_BYTES, caps::RECORD_BATCH_MAX.bytes);
+    }
+}
+
+#[cfg(s2_operation = "append")]
+proptest::proptest! {
+    /// A record's metered size is S2's, whatever its headers and body.
+    #[test]
+    fn a_records_metered_size_is_s2s(
+        headers in proptest::collection::vec(
+            (proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+             proptest::collection::vec(proptest::num::u8::ANY, 0..40)),
+            0..6,
+        ),
+        body in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+    ) {
+        use s2_common::record::{Header, MeteredSize as _, Record};
+
+        let mut ours = s2_openapi::types::AppendRecord::new(body.clone());
+        let mut theirs = Vec::new();
+        for (name, value) in headers {
+            ours = ours.with_header(name.clone(), value.clone());
+            theirs.push(Header { name: name.into(), value: value.into() });
+        }
+        // S2 refuses an empty header name outside a command record, and
+        // such a record does not meter: skip those.
+        if let Ok(record) = Record::try_from_parts(theirs, body.into()) {
+            proptest::prop_assert_eq!(ours.metered_size(), record.metered_size());
+        }
+    }
 }
 
 /// The crate's table of S2's error codes (status, retryable, side
