@@ -51,6 +51,11 @@ pub mod spec {
         /// The per-basin server the spec declares for it, such as
         /// `https://{basin}.b.s2.dev/v1`: a basin-scoped operation.
         pub basin_server: Option<&'static str>,
+        /// The query parameter by which the operation asks the server to
+        /// hold its answer up to that many seconds (`read`'s `wait`, a long
+        /// poll): a `query` parameter named `wait` with an integer schema.
+        /// The request layer adds its value to the request's timeouts.
+        pub wait_param: Option<&'static str>,
     }
 
     /// The rule of the spec's constrained type with this Rust name, in
