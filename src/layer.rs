@@ -18,6 +18,9 @@
 //! - makes up to [`RetryPolicy::max_attempts`] attempts within one overall
 //!   deadline, each attempt's timeout cut to the time left, waiting a jittered
 //!   backoff or the server's `retry-after-ms` / `Retry-After` between them;
+//!   a request asking the server to wait (a long poll: the operation's
+//!   `wait` query parameter, read from the spec) has that wait added to its
+//!   attempt timeout and its deadline, as S2's SDK does;
 //! - retries only what is safe by S2's rules (`retry::decision`);
 //! - reads error bodies up to [`ERROR_BODY_LIMIT`] and hands progenitor a
 //!   response holding just those bytes, which the crate's error reads;
@@ -219,6 +222,14 @@ impl RequestLayer {
             // the stream; silence is watched for by the live read.
             *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
         }
+        // A long poll is answered up to `wait` late by design: an attempt
+        // and the call get that much longer. (A live read's `wait` bounds
+        // the gaps between records, not the answer: its requests have no
+        // attempt timeout and keep their deadline.)
+        let wait = match facts.and_then(|op| op.wait_param) {
+            Some(name) if !self.event_stream => requested_wait(request.url(), name),
+            _ => Duration::ZERO,
+        };
         let idempotent = is_idempotent(request.method()) || takes_token;
         let span = tracing::debug_span!(
             "s2.call",
@@ -232,9 +243,9 @@ impl RequestLayer {
         // future is made in each branch: moved out of a local it would be
         // copied once more, and it is large.)
         let (result, report) = if span.is_disabled() {
-            self.attempts(http, request, idempotent, &span).await
+            self.attempts(http, request, idempotent, wait, &span).await
         } else {
-            self.attempts(http, request, idempotent, &span)
+            self.attempts(http, request, idempotent, wait, &span)
                 .instrument(span.clone())
                 .await
         };
@@ -256,14 +267,16 @@ impl RequestLayer {
         http: &reqwest::Client,
         mut request: reqwest::Request,
         idempotent: bool,
+        wait: Duration,
         call_span: &tracing::Span,
     ) -> (reqwest::Result<reqwest::Response>, CallReport) {
         let policy = &*self.policy;
+        let request_timeout = policy.request_timeout.saturating_add(wait);
         // A bulk run's first attempt has had its turn from the run's rate
         // limiter (in `pre`); later ones wait for theirs below.
         let started = Instant::now();
         let mut granted_at = None;
-        let deadline = deadline_after(started, policy.operation_timeout);
+        let deadline = deadline_after(started, policy.operation_timeout.saturating_add(wait));
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
         // The limiter gates every attempt, retries included, and learns
@@ -286,8 +299,10 @@ impl RequestLayer {
                 None
             };
             let left = deadline.saturating_duration_since(attempt_started);
-            if left < policy.request_timeout && !self.event_stream {
-                *request.timeout_mut() = Some(left);
+            if !self.event_stream && (left < request_timeout || !wait.is_zero()) {
+                // Cut to the time left, or lengthened past the client's
+                // own timeout by a long poll's wait.
+                *request.timeout_mut() = Some(left.min(request_timeout));
             }
             let span = tracing::debug_span!(
                 "s2.attempt",
@@ -425,6 +440,15 @@ fn follows_template(url: &url::Url, base_url: &str, template: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// How long `url` asks the server to wait: its query parameter `name`, in
+/// seconds. Absent or not a number (the server will refuse it), nothing.
+fn requested_wait(url: &url::Url, name: &str) -> Duration {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .and_then(|(_, value)| value.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs)
 }
 
 /// `timeout` after `start`, or a century after it when the sum is past what
@@ -821,6 +845,20 @@ mod tests {
             let decoded = percent_encoding::percent_decode_str(segment).decode_utf8().unwrap();
             proptest::prop_assert_eq!(decoded, name);
         }
+    }
+
+    #[test]
+    fn the_wait_is_read_from_the_query_in_seconds() {
+        let wait = |url: &str| requested_wait(&url::Url::parse(url).unwrap(), "wait");
+        assert_eq!(wait("http://h/v1/streams/s/records?seq_num=0&wait=12"), Duration::from_secs(12));
+        assert_eq!(wait("http://h/v1/streams/s/records?wait=0"), Duration::ZERO);
+        assert_eq!(wait("http://h/v1/streams/s/records?seq_num=3"), Duration::ZERO);
+        assert_eq!(wait("http://h/v1/streams/s/records?wait=x&await=9"), Duration::ZERO);
+        assert_eq!(wait("http://h/v1/streams/s/records"), Duration::ZERO);
+        // Out of any range S2 allows, and still no overflow.
+        let huge = wait("http://h/r?wait=18446744073709551615");
+        assert_eq!(huge, Duration::from_secs(u64::MAX));
+        assert_eq!(Duration::from_secs(5).saturating_add(huge), Duration::MAX);
     }
 
     #[test]
