@@ -15,6 +15,8 @@
 //!   same on every attempt, so a retried create is carried out once;
 //! - sends `s2-format: base64` with every operation that declares it, whose
 //!   record data the generator made [`RecordBytes`](crate::RecordBytes);
+//! - compresses request bodies of 1 KiB or more when the client is set to
+//!   ([`Compression`]), once per call, so retries resend the same bytes;
 //! - makes up to [`RetryPolicy::max_attempts`] attempts within one overall
 //!   deadline, each attempt's timeout cut to the time left, waiting a jittered
 //!   backoff or the server's `retry-after-ms` / `Retry-After` between them;
@@ -34,11 +36,12 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_ENCODING, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::compression::Compression;
 use crate::error::{ApiError, Failure, TransportKind};
 use crate::generated;
 use crate::rate_limit::RunLimiter;
@@ -100,6 +103,9 @@ pub struct RequestLayer {
     /// sent with `Accept: text/event-stream`, with no per-attempt timeout
     /// on the body (the live read watches for silence instead).
     event_stream: bool,
+    /// How request bodies are compressed (the `reqwest::Client` asks for
+    /// and decompresses answers itself).
+    compression: Compression,
 }
 
 #[derive(Debug)]
@@ -116,6 +122,7 @@ impl fmt::Debug for RequestLayer {
             .field("request_timeout", &self.policy.request_timeout)
             .field("operation_timeout", &self.policy.operation_timeout)
             .field("scope", &self.scope)
+            .field("compression", &self.compression)
             .finish()
     }
 }
@@ -145,6 +152,15 @@ impl RequestLayer {
             limiter: None,
             report: None,
             event_stream: false,
+            compression: Compression::None,
+        }
+    }
+
+    /// The same layer, compressing request bodies with `compression`.
+    pub(crate) fn compressing(self, compression: Compression) -> Self {
+        Self {
+            compression,
+            ..self
         }
     }
 
@@ -221,6 +237,9 @@ impl RequestLayer {
             // Overrides the client's per-request timeout, which would cut
             // the stream; silence is watched for by the live read.
             *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
+        }
+        if self.compression != Compression::None {
+            compress_body(&mut request, self.compression);
         }
         // A long poll is answered up to `wait` late by design: an attempt
         // and the call get that much longer. (A live read's `wait` bounds
@@ -733,6 +752,25 @@ fn retry_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
         *copy.timeout_mut() = Some(timeout);
     }
     Some(copy)
+}
+
+/// Replaces a body of bytes with its compressed form and says so in
+/// `Content-Encoding`, when it is long enough and not already encoded.
+fn compress_body(request: &mut reqwest::Request, compression: Compression) {
+    if request.headers().contains_key(CONTENT_ENCODING) {
+        return;
+    }
+    let Some(body) = request.body().and_then(reqwest::Body::as_bytes) else {
+        return;
+    };
+    let Some((compressed, encoding)) = compression.compress(body) else {
+        return;
+    };
+    let headers = request.headers_mut();
+    headers.insert(CONTENT_ENCODING, encoding);
+    // Set again from the new body when it is sent.
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    *request.body_mut() = Some(compressed.into());
 }
 
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110, 9.2.2).

@@ -109,6 +109,7 @@ wrapper! {
     mod basin;
     mod bulk;
     mod client;
+    mod compression;
     mod config;
     mod error;
     mod from_generated;
@@ -126,6 +127,7 @@ wrapper! {
     pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
     pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome, Outcome};
     pub use client::{Client, Confirmation, Revoked};
+    pub use compression::{COMPRESSION_THRESHOLD, Compression};
     pub use config::{
         ClientBuilder, DEFAULT_CONNECT_TIMEOUT, ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
         ENV_BASIN_ENDPOINT,
