@@ -80,8 +80,9 @@ const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 
 /// The request layer every generated call goes through: retries, the
-/// overall deadline, error-body capping, tracing, idempotency tokens and
-/// the basin header (see the [crate documentation](crate)).
+/// overall deadline (longer for a long poll), error-body capping, tracing,
+/// idempotency tokens, the basin header and compressed request bodies
+/// (see the [crate documentation](crate)).
 ///
 /// [`ClientBuilder`](crate::ClientBuilder) builds it for each
 /// [`Client`](crate::Client); it is the generated client's inner value. Build
