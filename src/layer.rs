@@ -15,9 +15,14 @@
 //!   same on every attempt, so a retried create is carried out once;
 //! - sends `s2-format: base64` with every operation that declares it, whose
 //!   record data the generator made [`RecordBytes`](crate::RecordBytes);
+//! - compresses request bodies of 1 KiB or more when the client is set to
+//!   ([`Compression`]), once per call, so retries resend the same bytes;
 //! - makes up to [`RetryPolicy::max_attempts`] attempts within one overall
 //!   deadline, each attempt's timeout cut to the time left, waiting a jittered
 //!   backoff or the server's `retry-after-ms` / `Retry-After` between them;
+//!   a request asking the server to wait (a long poll: the operation's
+//!   `wait` query parameter, read from the spec) has that wait added to its
+//!   attempt timeout and its deadline, as S2's SDK does;
 //! - retries only what is safe by S2's rules (`retry::decision`);
 //! - reads error bodies up to [`ERROR_BODY_LIMIT`] and hands progenitor a
 //!   response holding just those bytes, which the crate's error reads;
@@ -31,11 +36,12 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_ENCODING, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::compression::Compression;
 use crate::error::{ApiError, Failure, TransportKind};
 use crate::generated;
 use crate::rate_limit::RunLimiter;
@@ -74,8 +80,9 @@ const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 
 /// The request layer every generated call goes through: retries, the
-/// overall deadline, error-body capping, tracing, idempotency tokens and
-/// the basin header (see the [crate documentation](crate)).
+/// overall deadline (longer for a long poll), error-body capping, tracing,
+/// idempotency tokens, the basin header and compressed request bodies
+/// (see the [crate documentation](crate)).
 ///
 /// [`ClientBuilder`](crate::ClientBuilder) builds it for each
 /// [`Client`](crate::Client); it is the generated client's inner value. Build
@@ -101,6 +108,9 @@ pub struct RequestLayer {
     /// cannot take effect twice (a producer's appends with
     /// `match_seq_num`): retried like idempotent requests.
     conditional: bool,
+    /// How request bodies are compressed (the `reqwest::Client` asks for
+    /// and decompresses answers itself).
+    compression: Compression,
 }
 
 #[derive(Debug)]
@@ -117,6 +127,7 @@ impl fmt::Debug for RequestLayer {
             .field("request_timeout", &self.policy.request_timeout)
             .field("operation_timeout", &self.policy.operation_timeout)
             .field("scope", &self.scope)
+            .field("compression", &self.compression)
             .finish()
     }
 }
@@ -147,6 +158,15 @@ impl RequestLayer {
             report: None,
             event_stream: false,
             conditional: false,
+            compression: Compression::None,
+        }
+    }
+
+    /// The same layer, compressing request bodies with `compression`.
+    pub(crate) fn compressing(self, compression: Compression) -> Self {
+        Self {
+            compression,
+            ..self
         }
     }
 
@@ -236,6 +256,17 @@ impl RequestLayer {
             // the stream; silence is watched for by the live read.
             *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
         }
+        if self.compression != Compression::None {
+            compress_body(&mut request, self.compression);
+        }
+        // A long poll is answered up to `wait` late by design: an attempt
+        // and the call get that much longer. (A live read's `wait` bounds
+        // the gaps between records, not the answer: its requests have no
+        // attempt timeout and keep their deadline.)
+        let wait = match facts.and_then(|op| op.wait_param) {
+            Some(name) if !self.event_stream => requested_wait(request.url(), name),
+            _ => Duration::ZERO,
+        };
         let idempotent = is_idempotent(request.method()) || takes_token || self.conditional;
         let span = tracing::debug_span!(
             "s2.call",
@@ -249,9 +280,9 @@ impl RequestLayer {
         // future is made in each branch: moved out of a local it would be
         // copied once more, and it is large.)
         let (result, report) = if span.is_disabled() {
-            self.attempts(http, request, idempotent, &span).await
+            self.attempts(http, request, idempotent, wait, &span).await
         } else {
-            self.attempts(http, request, idempotent, &span)
+            self.attempts(http, request, idempotent, wait, &span)
                 .instrument(span.clone())
                 .await
         };
@@ -273,14 +304,16 @@ impl RequestLayer {
         http: &reqwest::Client,
         mut request: reqwest::Request,
         idempotent: bool,
+        wait: Duration,
         call_span: &tracing::Span,
     ) -> (reqwest::Result<reqwest::Response>, CallReport) {
         let policy = &*self.policy;
+        let request_timeout = policy.request_timeout.saturating_add(wait);
         // A bulk run's first attempt has had its turn from the run's rate
         // limiter (in `pre`); later ones wait for theirs below.
         let started = Instant::now();
         let mut granted_at = None;
-        let deadline = deadline_after(started, policy.operation_timeout);
+        let deadline = deadline_after(started, policy.operation_timeout.saturating_add(wait));
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
         // The limiter gates every attempt, retries included, and learns
@@ -303,8 +336,10 @@ impl RequestLayer {
                 None
             };
             let left = deadline.saturating_duration_since(attempt_started);
-            if left < policy.request_timeout && !self.event_stream {
-                *request.timeout_mut() = Some(left);
+            if !self.event_stream && (left < request_timeout || !wait.is_zero()) {
+                // Cut to the time left, or lengthened past the client's
+                // own timeout by a long poll's wait.
+                *request.timeout_mut() = Some(left.min(request_timeout));
             }
             let span = tracing::debug_span!(
                 "s2.attempt",
@@ -442,6 +477,15 @@ fn follows_template(url: &url::Url, base_url: &str, template: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// How long `url` asks the server to wait: its query parameter `name`, in
+/// seconds. Absent or not a number (the server will refuse it), nothing.
+fn requested_wait(url: &url::Url, name: &str) -> Duration {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .and_then(|(_, value)| value.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs)
 }
 
 /// `timeout` after `start`, or a century after it when the sum is past what
@@ -728,6 +772,25 @@ fn retry_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
     Some(copy)
 }
 
+/// Replaces a body of bytes with its compressed form and says so in
+/// `Content-Encoding`, when it is long enough and not already encoded.
+fn compress_body(request: &mut reqwest::Request, compression: Compression) {
+    if request.headers().contains_key(CONTENT_ENCODING) {
+        return;
+    }
+    let Some(body) = request.body().and_then(reqwest::Body::as_bytes) else {
+        return;
+    };
+    let Some((compressed, encoding)) = compression.compress(body) else {
+        return;
+    };
+    let headers = request.headers_mut();
+    headers.insert(CONTENT_ENCODING, encoding);
+    // Set again from the new body when it is sent.
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    *request.body_mut() = Some(compressed.into());
+}
+
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110, 9.2.2).
 fn is_idempotent(method: &Method) -> bool {
     matches!(
@@ -838,6 +901,20 @@ mod tests {
             let decoded = percent_encoding::percent_decode_str(segment).decode_utf8().unwrap();
             proptest::prop_assert_eq!(decoded, name);
         }
+    }
+
+    #[test]
+    fn the_wait_is_read_from_the_query_in_seconds() {
+        let wait = |url: &str| requested_wait(&url::Url::parse(url).unwrap(), "wait");
+        assert_eq!(wait("http://h/v1/streams/s/records?seq_num=0&wait=12"), Duration::from_secs(12));
+        assert_eq!(wait("http://h/v1/streams/s/records?wait=0"), Duration::ZERO);
+        assert_eq!(wait("http://h/v1/streams/s/records?seq_num=3"), Duration::ZERO);
+        assert_eq!(wait("http://h/v1/streams/s/records?wait=x&await=9"), Duration::ZERO);
+        assert_eq!(wait("http://h/v1/streams/s/records"), Duration::ZERO);
+        // Out of any range S2 allows, and still no overflow.
+        let huge = wait("http://h/r?wait=18446744073709551615");
+        assert_eq!(huge, Duration::from_secs(u64::MAX));
+        assert_eq!(Duration::from_secs(5).saturating_add(huge), Duration::MAX);
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub mod spec {
         /// The per-basin server the spec declares for it, such as
         /// `https://{basin}.b.s2.dev/v1`: a basin-scoped operation.
         pub basin_server: Option<&'static str>,
+        /// The query parameter by which the operation asks the server to
+        /// hold its answer up to that many seconds (`read`'s `wait`, a long
+        /// poll): a `query` parameter named `wait` with an integer schema.
+        /// The request layer adds its value to the request's timeouts.
+        pub wait_param: Option<&'static str>,
     }
 
     /// The rule of the spec's constrained type with this Rust name, in
@@ -104,6 +109,7 @@ wrapper! {
     mod basin;
     mod bulk;
     mod client;
+    mod compression;
     mod config;
     mod error;
     mod from_generated;
@@ -123,6 +129,7 @@ wrapper! {
     pub use basin::{Basin, BasinName, MAX_BASIN_NAME_BYTES, MIN_BASIN_NAME_BYTES};
     pub use bulk::{BulkOptions, BulkOutcome, DEFAULT_BULK_CONCURRENCY, FirstOutcome, Outcome};
     pub use client::{Client, Confirmation, Revoked};
+    pub use compression::{COMPRESSION_THRESHOLD, Compression};
     pub use config::{
         ClientBuilder, DEFAULT_CONNECT_TIMEOUT, ENV_ACCESS_TOKEN, ENV_ACCOUNT_ENDPOINT,
         ENV_BASIN_ENDPOINT,

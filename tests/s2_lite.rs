@@ -531,3 +531,281 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
     );
     Ok(())
 }
+
+/// A long poll: `read` with `wait(12)` on a stream where nothing arrives
+/// is answered, empty, after about 12 s in one request (the attempt
+/// timeout, 5 s, grows by the wait); a record appended 3 s into such a
+/// read comes back as soon as it is appended.
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "create_stream",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn a_long_poll_waits_in_one_request_and_ends_when_a_record_arrives() -> Result<(), Error> {
+    use std::time::{Duration, Instant};
+    use support::proxy::{Breaks, Proxy};
+
+    let s2 = S2Lite::start().await;
+    let writer = s2.client(false);
+    let name = format!("long-poll-{}", std::process::id());
+    let basin = create_basin(&writer, &name).await?;
+    create_stream(&basin, "poll").await?;
+    // The reader's requests go through a proxy that counts them; its
+    // timeouts are the defaults (5 s an attempt, 20 s a call).
+    let upstream = s2.endpoint.trim_start_matches("http://").to_owned();
+    let proxy = Proxy::start(upstream, Breaks::NONE).await;
+    let reader = s2_openapi::Client::builder()
+        .access_token("s2-lite-ignores-tokens")
+        .endpoint(&proxy.endpoint)
+        .build()?;
+    let reader = reader.basin(&name)?;
+
+    let started = Instant::now();
+    let batch = reader
+        .generated()
+        .read()
+        .stream("poll")
+        .seq_num(0u64)
+        .wait(12u32)
+        .await?;
+    let elapsed = started.elapsed();
+    eprintln!("long poll with nothing appended: {elapsed:?}");
+    assert!(batch.records.is_empty(), "{batch:?}");
+    assert!(elapsed >= Duration::from_secs(11), "{elapsed:?}");
+    assert_eq!(proxy.requests(), 1, "one request, not retried");
+
+    let appended = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        support::s2_lite::append(&basin, "poll", [b"late".to_vec()], 1).await
+    });
+    let started = Instant::now();
+    let batch = reader
+        .generated()
+        .read()
+        .stream("poll")
+        .seq_num(0u64)
+        .wait(12u32)
+        .await?;
+    let elapsed = started.elapsed();
+    eprintln!("long poll answered by a record appended after 3 s: {elapsed:?}");
+    appended.await.unwrap()?;
+    let bodies: Vec<_> = batch.records.iter().map(|r| r.body.as_deref()).collect();
+    assert_eq!(bodies, [Some(&b"late"[..])]);
+    assert!(elapsed < Duration::from_secs(9), "{elapsed:?}");
+    assert_eq!(proxy.requests(), 2);
+    delete_basin(&writer, &name).await?;
+    Ok(())
+}
+
+/// A client of s2-lite at `endpoint` with `compression`.
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+fn compressing_client(endpoint: &str, compression: s2_openapi::Compression) -> s2_openapi::Client {
+    s2_openapi::Client::builder()
+        .access_token("s2-lite-ignores-tokens")
+        .endpoint(endpoint)
+        .compression(compression)
+        .build()
+        .unwrap()
+}
+
+/// Record bodies as an application might write them: JSON, alike but not
+/// the same.
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "create_stream",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+fn order_bodies(count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            format!(
+                r#"{{"order":{i},"customer":"customer-{:04}","status":"shipped","items":[{{"sku":"sku-{:03}","quantity":{}}}],"note":"left at the front door"}}"#,
+                i % 97,
+                i % 13,
+                i % 5 + 1
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+/// With gzip and with zstd: records with bodies large enough that the
+/// append is sent compressed (and the read answered compressed) come back
+/// as they went in, through a read and a live read (never compressed).
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "create_stream",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn compression_roundtrip() -> Result<(), Error> {
+    use futures_util::TryStreamExt as _;
+    use s2_openapi::{Compression, types};
+    use support::proxy::{Breaks, Proxy};
+
+    let s2 = S2Lite::start().await;
+    let upstream = s2.endpoint.trim_start_matches("http://").to_owned();
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        // Through a proxy that counts the bytes each way.
+        let proxy = Proxy::start(upstream.clone(), Breaks::NONE).await;
+        let client = compressing_client(&proxy.endpoint, compression);
+        let name = format!("compressed-{compression:?}-{}", std::process::id()).to_lowercase();
+        let basin = create_basin(&client, &name).await?;
+        create_stream(&basin, "s1").await?;
+        // 20 bodies of 4 KiB: about 110 KiB of JSON each way.
+        let bodies: Vec<Vec<u8>> = (0..20u8)
+            .map(|i| {
+                [i; 16]
+                    .iter()
+                    .chain(b"compressible ")
+                    .copied()
+                    .cycle()
+                    .take(4096)
+                    .collect()
+            })
+            .collect();
+        support::s2_lite::append(&basin, "s1", bodies.clone(), 20).await?;
+        let batch = basin.generated().read().stream("s1").seq_num(0u64).await?;
+        let read: Vec<Vec<u8>> = batch
+            .records
+            .iter()
+            .map(|r| r.body.as_deref().unwrap_or_default().to_vec())
+            .collect();
+        assert_eq!(read, bodies, "{compression:?}");
+        // Both ways compressed: far below the 110 KiB the records take
+        // each way.
+        let (sent, received) = (proxy.bytes_to_server(), proxy.bytes_to_client());
+        eprintln!("round trip, {compression:?}: {sent} bytes sent, {received} received");
+        assert!(sent < 30_000, "{compression:?}: {sent} bytes sent");
+        assert!(
+            received < 30_000,
+            "{compression:?}: {received} bytes received"
+        );
+        // A live read asks for the encoding too; S2 never compresses event
+        // streams, and the read is unchanged.
+        let live: Vec<types::ReadBatch> = basin
+            .live(|live| live.read().stream("s1").seq_num(0u64).count(20u64))
+            .try_filter_map(|event| async move { Ok(event.into_data()) })
+            .try_collect()
+            .await?;
+        let live: Vec<Vec<u8>> = (live.iter().flat_map(|b| &b.records))
+            .map(|r| r.body.as_deref().unwrap_or_default().to_vec())
+            .collect();
+        assert_eq!(live, bodies, "{compression:?}: live");
+        delete_basin(&client, &name).await?;
+    }
+    Ok(())
+}
+
+/// With gzip and with zstd, a failed call (a compressed append to a stream
+/// that does not exist) still gives S2's typed error.
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn compression_with_no_side_effects() -> Result<(), Error> {
+    use s2_openapi::Compression;
+
+    let s2 = S2Lite::start().await;
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let client = compressing_client(&s2.endpoint, compression);
+        let name = format!("no-stream-{compression:?}-{}", std::process::id()).to_lowercase();
+        let basin = create_basin(&client, &name).await?;
+        let bodies = vec![vec![b'x'; 8 * 1024]];
+        let err = support::s2_lite::append(&basin, "never-created", bodies, 1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::StreamNotFound), "{err}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
+        // And a read of it, whose answer is asked for compressed.
+        let err = basin
+            .generated()
+            .read()
+            .stream("never-created")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::StreamNotFound), "{err}");
+        delete_basin(&client, &name).await?;
+    }
+    Ok(())
+}
+
+/// A read of 1,000 records moves substantially fewer bytes towards the
+/// client compressed (gzip, zstd) than not, counted by a loopback proxy
+/// between the client and s2-lite, and returns the same records.
+#[cfg(all(
+    s2_operation = "create_basin",
+    s2_operation = "create_stream",
+    s2_operation = "append",
+    s2_operation = "read",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn compression_shrinks_a_1000_record_read_on_the_wire() -> Result<(), Error> {
+    use s2_openapi::Compression;
+    use support::proxy::{Breaks, Proxy};
+
+    let s2 = S2Lite::start().await;
+    let writer = s2.client(false);
+    let name = format!("wire-bytes-{}", std::process::id());
+    let basin = create_basin(&writer, &name).await?;
+    create_stream(&basin, "orders").await?;
+    let bodies = order_bodies(1000);
+    support::s2_lite::append(&basin, "orders", bodies.clone(), 1000).await?;
+
+    let upstream = s2.endpoint.trim_start_matches("http://").to_owned();
+    let mut moved = Vec::new();
+    for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+        let proxy = Proxy::start(upstream.clone(), Breaks::NONE).await;
+        let reader = compressing_client(&proxy.endpoint, compression).basin(&name)?;
+        let batch = reader
+            .generated()
+            .read()
+            .stream("orders")
+            .seq_num(0u64)
+            .count(1000u64)
+            .await?;
+        let read: Vec<&[u8]> = batch
+            .records
+            .iter()
+            .map(|r| r.body.as_deref().unwrap_or_default())
+            .collect();
+        assert_eq!(read.len(), 1000, "{compression:?}");
+        assert!(
+            read.iter().eq(bodies.iter()),
+            "{compression:?}: other records"
+        );
+        eprintln!(
+            "1,000-record read, {compression:?}: {} bytes to the client, {} to s2-lite",
+            proxy.bytes_to_client(),
+            proxy.bytes_to_server()
+        );
+        moved.push(proxy.bytes_to_client());
+    }
+    let [plain, gzip, zstd] = moved[..] else {
+        unreachable!()
+    };
+    assert!(gzip < plain / 2, "gzip {gzip} of {plain} bytes");
+    assert!(zstd < plain / 2, "zstd {zstd} of {plain} bytes");
+    delete_basin(&writer, &name).await?;
+    Ok(())
+}

@@ -1,8 +1,9 @@
 //! What the request layer needs to know about each operation, read from the
 //! spec at build time so that a regenerated client brings its operations'
 //! rules with it: the method (idempotent or not), whether the operation
-//! takes S2's idempotency token, whether it carries record data, and
-//! whether it is served per basin.
+//! takes S2's idempotency token, whether it carries record data, whether
+//! it is served per basin, and which query parameter asks the server to
+//! wait (a long poll).
 
 use std::fmt::Write as _;
 
@@ -15,6 +16,10 @@ use crate::surface::resolve;
 /// (`s2-request-token`): a retried request carrying the same token is
 /// carried out once.
 pub const REQUEST_TOKEN_HEADER: &str = "s2-request-token";
+
+/// The query parameter by which an operation asks the server to hold the
+/// answer until something arrives, in seconds (S2's `read`: a long poll).
+pub const WAIT_PARAMETER: &str = "wait";
 
 /// The server variable naming the basin in S2's per-basin servers
 /// (`https://{basin}.b.s2.dev/v1`).
@@ -38,6 +43,29 @@ pub struct OperationFacts {
     /// The per-basin server URL template (containing `{basin}`) declared
     /// on the path or the operation, if any.
     pub basin_server: Option<String>,
+    /// The query parameter asking the server to wait, in seconds, before
+    /// answering: a `query` parameter named `wait` with an integer schema.
+    /// The request layer lengthens the request's timeouts by its value.
+    pub wait_param: Option<String>,
+}
+
+/// Whether `parameter` is the one an operation asks the server to wait
+/// with: a `query` parameter named `wait` (S2's name for it), whose value
+/// is seconds.
+fn declares_wait(parameter: &Value) -> bool {
+    parameter.get("in").and_then(Value::as_str) == Some("query")
+        && parameter.get("name").and_then(Value::as_str) == Some(WAIT_PARAMETER)
+}
+
+/// Whether `schema` (or the schema it refers to) is an integer: a `wait`
+/// of another type is not read as seconds.
+fn is_integer(doc: &Value, schema: Option<&Value>) -> bool {
+    match schema.map(|s| resolve(doc, s)).and_then(|s| s.get("type")) {
+        Some(Value::String(t)) => t == "integer",
+        // 3.1's `["integer", "null"]`, should it reach here unlowered.
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    }
 }
 
 /// The facts of every operation with an id, sorted by id.
@@ -59,7 +87,13 @@ pub fn of(doc: &Value) -> Vec<OperationFacts> {
                 .map(|p| resolve(doc, p));
             let mut takes_request_token = false;
             let mut record_format = false;
+            let mut wait_param = None;
             for p in parameters {
+                // An operation's own declaration overrides its path's.
+                if declares_wait(p) {
+                    wait_param =
+                        is_integer(doc, p.get("schema")).then(|| WAIT_PARAMETER.to_owned());
+                }
                 takes_request_token |= p.get("in").and_then(Value::as_str) == Some("header")
                     && p.get("name")
                         .and_then(Value::as_str)
@@ -82,6 +116,7 @@ pub fn of(doc: &Value) -> Vec<OperationFacts> {
                 takes_request_token,
                 record_format,
                 basin_server,
+                wait_param,
             });
         }
     }
@@ -100,20 +135,26 @@ pub fn render(operations: &[OperationFacts]) -> String {
     for op in operations {
         let _ = writeln!(
             code,
-            "    Operation {{ id: {:?}, method: {:?}, path: {:?}, takes_request_token: {}, record_format: {}, basin_server: {} }},",
+            "    Operation {{ id: {:?}, method: {:?}, path: {:?}, takes_request_token: {}, record_format: {}, basin_server: {}, wait_param: {} }},",
             op.id,
             op.method,
             op.path,
             op.takes_request_token,
             op.record_format,
-            match &op.basin_server {
-                Some(url) => format!("Some({url:?})"),
-                None => "None".to_owned(),
-            }
+            option_literal(op.basin_server.as_deref()),
+            option_literal(op.wait_param.as_deref()),
         );
     }
     code.push_str("];\n");
     code
+}
+
+/// `Some("...")` or `None`, the string an escaped Rust literal.
+fn option_literal(value: Option<&str>) -> String {
+    match value {
+        Some(value) => format!("Some({value:?})"),
+        None => "None".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +200,60 @@ mod tests {
     }
 
     #[test]
+    fn the_wait_parameter_is_an_integer_named_wait_in_the_query() {
+        let doc = json!({
+            "components": {
+                "schemas": {"u32": {"type": "integer", "format": "int32", "minimum": 0}},
+                "parameters": {"wait": {"name": "wait", "in": "query",
+                                        "schema": {"$ref": "#/components/schemas/u32"}}}
+            },
+            "paths": {
+                "/records": {
+                    "get": {"operationId": "read", "parameters": [
+                        {"name": "seq_num", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "wait", "in": "query",
+                         "schema": {"type": "integer", "format": "int32", "minimum": 0}}
+                    ]},
+                    "post": {"operationId": "by_ref",
+                             "parameters": [{"$ref": "#/components/parameters/wait"}]}
+                },
+                "/other": {
+                    "parameters": [{"name": "wait", "in": "query", "schema": {"type": ["integer", "null"]}}],
+                    "get": {"operationId": "on_path"},
+                    "delete": {"operationId": "overridden_as_text", "parameters": [
+                        {"name": "wait", "in": "query", "schema": {"type": "string"}}
+                    ]}
+                },
+                "/plain": {
+                    "get": {"operationId": "as_header", "parameters": [
+                        {"name": "wait", "in": "header", "schema": {"type": "integer"}}
+                    ]},
+                    "put": {"operationId": "other_name", "parameters": [
+                        {"name": "Wait", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "timeout", "in": "query", "schema": {"type": "integer"}}
+                    ]}
+                }
+            }
+        });
+        let waits: Vec<(String, Option<String>)> = of(&doc)
+            .into_iter()
+            .map(|op| (op.id, op.wait_param))
+            .collect();
+        let wait = Some("wait".to_owned());
+        assert_eq!(
+            waits,
+            [
+                ("as_header".to_owned(), None),
+                ("by_ref".to_owned(), wait.clone()),
+                ("on_path".to_owned(), wait.clone()),
+                ("other_name".to_owned(), None),
+                ("overridden_as_text".to_owned(), None),
+                ("read".to_owned(), wait),
+            ]
+        );
+    }
+
+    #[test]
     fn hostile_strings_stay_literals() {
         let ops = [OperationFacts {
             id: "x\"); panic!(\"\ncargo::warning=INJECTED".to_owned(),
@@ -167,6 +262,7 @@ mod tests {
             takes_request_token: false,
             record_format: false,
             basin_server: Some("\"}".to_owned()),
+            wait_param: Some("\")] }; x".to_owned()),
         }];
         let code = render(&ops);
         let file: syn::File = syn::parse_str(&code).unwrap();

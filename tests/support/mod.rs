@@ -25,6 +25,8 @@ pub struct Recorded {
     pub headers: HeaderMap,
     /// The client's end of the connection it came on.
     pub peer: SocketAddr,
+    /// The body, as it arrived (still encoded, if it was).
+    pub body: Vec<u8>,
 }
 
 /// What to answer.
@@ -178,6 +180,7 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     let recorded = Recorded {
         method,
@@ -187,6 +190,7 @@ async fn handle(
             .unwrap_or_default(),
         headers,
         peer,
+        body: body.to_vec(),
     };
     let reply = script(&recorded);
     requests.lock().unwrap().push(recorded);
