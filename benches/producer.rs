@@ -121,7 +121,10 @@ mod producer {
         println!("producer crate/reqwest-loop: {:.3}", r / c);
         println!("producer s2-sdk/reqwest-loop: {:.3}", r / s);
         println!("producer crate/s2-sdk: {:.3}", s / c);
-        println!("producer per-call-append/reqwest-loop: {:.4}", per_call / rate(r));
+        println!(
+            "producer per-call-append/reqwest-loop: {:.4}",
+            per_call / rate(r)
+        );
     }
 
     fn median(mut v: Vec<f64>) -> f64 {

@@ -375,6 +375,15 @@ mod against_s2_lite {
             other => panic!("{other:?}: {err:?}"),
         }
 
+        // By hand, as docs/streams.md shows it: on the tail and the token.
+        let token: types::FencingToken = "token-1".parse().unwrap();
+        let input = types::builder::AppendInput::default()
+            .records(vec![types::AppendRecord::new("z")])
+            .match_seq_num(1u64)
+            .fencing_token(token);
+        let ack = basin.generated().append().stream("s").body(input).await?;
+        assert_eq!((ack.start.seq_num, ack.end.seq_num), (1, 2));
+
         let right = ProducerConfig::new().fencing_token("token-1")?;
         let producer = basin.producer("s", right).await?;
         let ticket = producer
@@ -382,8 +391,8 @@ mod against_s2_lite {
             .await
             .unwrap();
         producer.close().await.unwrap();
-        // After the fence command record, at 0.
-        assert_eq!(ticket.await.unwrap().seq_num, 1);
+        // After the fence command record (0) and the one by hand (1).
+        assert_eq!(ticket.await.unwrap().seq_num, 2);
         Ok(())
     }
 
@@ -429,16 +438,17 @@ mod against_s2_lite {
                 .await?;
             let mut tickets = Vec::new();
             for body in bodies.by_ref().take(RECORDS as usize / 2) {
-                tickets.push(
-                    producer
-                        .submit(types::AppendRecord::new(body))
-                        .await
-                        .unwrap(),
-                );
+                // Refused once the producer stopped: the tickets say why.
+                let Ok(ticket) = producer.submit(types::AppendRecord::new(body)).await else {
+                    break;
+                };
+                tickets.push(ticket);
             }
-            producer.close().await.unwrap();
+            let _ = producer.close().await;
             for ticket in tickets {
-                let ack = ticket.await.unwrap();
+                let ack = ticket
+                    .await
+                    .unwrap_or_else(|e| panic!("record {next}: {e:?}"));
                 assert_eq!(ack.seq_num, next);
                 if matches!(*ack.batch, BatchAck::FoundAppended { .. })
                     && ack.seq_num == ack.batch.start()

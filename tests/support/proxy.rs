@@ -123,7 +123,9 @@ async fn carry(
             to_server,
             requests,
         );
-        // Cut short: the whole connection goes.
+        // Cut short: the whole connection goes, the answer too. Told
+        // before the server sees the request end (`server_write` drops
+        // after), so no answer to the cut request reaches the client.
         if cut.await {
             let _ = cut_tx.send(());
         }
@@ -138,11 +140,12 @@ async fn carry(
     let mut cut_rx = std::pin::pin!(cut_rx);
     while carried < budget {
         let n = tokio::select! {
+            biased;
+            Ok(()) = &mut cut_rx => break,
             read = server_read.read(&mut buf) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n.min(budget - carried),
             },
-            Ok(()) = &mut cut_rx => break,
         };
         if client_write.write_all(&buf[..n]).await.is_err() {
             break;
