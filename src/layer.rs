@@ -348,7 +348,7 @@ impl RequestLayer {
                 code = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
-            let once = attempt(http, request);
+            let once = attempt(http, request, self.event_stream);
             let outcome = if span.is_disabled() {
                 once.await
             } else {
@@ -699,11 +699,18 @@ impl Failed {
     }
 }
 
-/// One attempt. An error response comes back with its body read (capped)
-/// and S2's answer read from it.
-async fn attempt(http: &reqwest::Client, request: reqwest::Request) -> Attempt {
+/// One attempt. A success comes back with its body read, unless it is an
+/// event stream (`streaming`): a body cut short is the attempt's failure,
+/// retried by the same rules, not a failure after the layer is done. An
+/// error response comes back with its body read (capped) and S2's answer
+/// read from it.
+async fn attempt(http: &reqwest::Client, request: reqwest::Request, streaming: bool) -> Attempt {
     match http.execute(request).await {
-        Ok(response) if response.status().is_success() => Attempt::Success(response),
+        Ok(response) if response.status().is_success() && streaming => Attempt::Success(response),
+        Ok(response) if response.status().is_success() => match read_whole(response).await {
+            Ok(response) => Attempt::Success(response),
+            Err(e) => Attempt::Failed(Failed::below_http(e, None)),
+        },
         // Boxed: only errors take this path, and inline it would make every
         // call's future larger.
         Ok(response) => Attempt::Failed(Box::pin(failed(response)).await),
@@ -726,6 +733,17 @@ async fn failed(response: reqwest::Response) -> Failed {
         // The body broke off: the attempt failed in transport.
         Err(e) => Failed::below_http(e, retry_after),
     }
+}
+
+/// The response with its whole body read into memory.
+async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    parts.status = response.status();
+    parts.version = response.version();
+    parts.headers = std::mem::take(response.headers_mut());
+    let body = response.bytes().await?;
+    let whole = http::Response::from_parts(parts, reqwest::Body::from(body));
+    Ok(reqwest::Response::from(whole))
 }
 
 /// Reads at most `limit` bytes of the body (the rest is left unread) and

@@ -15,12 +15,14 @@
 //! and a `412` whose tail is this batch's end after such an attempt means
 //! that attempt appended it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use futures_util::future::{BoxFuture, OptionFuture};
+use futures_util::stream::FuturesOrdered;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -41,6 +43,7 @@ pub struct ProducerConfig {
     max_batch_records: usize,
     max_batch_bytes: usize,
     max_unacked_bytes: usize,
+    max_in_flight: usize,
     position: Position,
     fencing_token: Option<types::FencingToken>,
 }
@@ -63,6 +66,7 @@ impl Default for ProducerConfig {
             max_batch_records: MAX_BATCH_RECORDS,
             max_batch_bytes: MAX_BATCH_BYTES,
             max_unacked_bytes: 5 * MAX_BATCH_BYTES,
+            max_in_flight: 5,
             position: Position::Unknown,
             fencing_token: None,
         }
@@ -103,6 +107,18 @@ impl ProducerConfig {
     pub fn max_unacked_bytes(self, bytes: usize) -> Self {
         Self {
             max_unacked_bytes: bytes,
+            ..self
+        }
+    }
+
+    /// At most this many batches in flight when the producer knows the
+    /// stream's position (default 5); without one, batches go one at a time.
+    /// Each batch must start where the previous one ends, so one that
+    /// arrives before an earlier batch fails its condition and is sent
+    /// again: order is kept either way.
+    pub fn max_in_flight(self, batches: usize) -> Self {
+        Self {
+            max_in_flight: batches,
             ..self
         }
     }
@@ -160,6 +176,9 @@ impl ProducerConfig {
                 "max_batch_bytes must be 1 to {MAX_BATCH_BYTES}, not {}",
                 self.max_batch_bytes
             )));
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::argument("max_in_flight must be at least 1"));
         }
         if self.max_unacked_bytes < MAX_BATCH_BYTES {
             return Err(Error::argument(format!(
@@ -267,6 +286,9 @@ impl Producer {
             )));
         }
         let ended = || ProducerError::NotSent(self.not_sent());
+        if self.ended.get().is_some() {
+            return Err(ended());
+        }
         // Sizes fit in u32: they are at most MAX_BATCH_BYTES.
         let permits = u32::try_from(size).unwrap_or(u32::MAX);
         let permit = Arc::clone(&self.unacked)
@@ -477,6 +499,19 @@ fn condition(error: &Error) -> Option<types::AppendConditionFailed> {
     }
 }
 
+/// The tail a `412` reports, when the sequence number was the condition
+/// that failed.
+fn reported_tail(error: &Error) -> Option<u64> {
+    match condition(error)? {
+        types::AppendConditionFailed::SeqNumMismatch(tail) => Some(tail),
+        _ => None,
+    }
+}
+
+/// How many times a batch is sent again after arriving before an earlier
+/// one it was sent behind (a `412` at the earlier one's start).
+const MAX_REORDERED_RESENDS: u32 = 16;
+
 enum Command {
     Submit(Pending),
     Flush(oneshot::Sender<Result<(), ProducerError>>),
@@ -499,10 +534,32 @@ struct Waiting {
 /// Records that go in one append.
 #[derive(Default)]
 struct Batch {
+    /// Its place among the batches sealed, from 0.
+    id: u64,
     records: Vec<Pending>,
     bytes: usize,
     /// When its first record arrived.
     opened: Option<Instant>,
+}
+
+/// A batch sent, until it is settled.
+struct Sent {
+    id: u64,
+    /// The `match_seq_num` it carries, when the position is known.
+    start: Option<u64>,
+    records: Vec<types::AppendRecord>,
+    waiting: Vec<Waiting>,
+    /// Whether an earlier batch was unsettled when it was sent, so it may
+    /// have arrived first.
+    behind: bool,
+    resends: u32,
+}
+
+/// An append's failure: the last attempt's error, and whether an earlier
+/// attempt may have acted.
+struct Rejection {
+    error: Error,
+    uncertain: bool,
 }
 
 /// Sends batches.
@@ -519,48 +576,39 @@ impl Appender {
         &self,
         records: Vec<types::AppendRecord>,
         match_seq_num: Option<u64>,
-    ) -> Result<BatchAck, ProducerError> {
+    ) -> Result<types::AppendAck, Rejection> {
         let count = records.len() as u64;
         let (layer, report) = self.client.inner.reporting();
-        let client =
-            generated::Client::new_with_client(&self.client.baseurl, self.client.client.clone(), layer);
+        let client = generated::Client::new_with_client(
+            &self.client.baseurl,
+            self.client.client.clone(),
+            layer,
+        );
         let input = types::AppendInput {
             fencing_token: self.fencing_token.clone(),
             match_seq_num,
             records,
         };
-        let result = client.append().stream(self.stream.clone()).body(input).send().await;
-        let report = *report.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = (client.append().stream(self.stream.clone()).body(input))
+            .send()
+            .await;
+        let uncertain = report.lock().unwrap_or_else(PoisonError::into_inner).uncertain;
         let error = match result {
             Ok(answer) => {
                 let ack = answer.into_inner();
                 // Acknowledgements are counted out per record: an answer
                 // that does not cover the batch exactly would give wrong
                 // sequence numbers.
-                if ack.end.seq_num.checked_sub(ack.start.seq_num) != Some(count)
-                    || match_seq_num.is_some_and(|at| at != ack.start.seq_num)
+                if ack.end.seq_num.checked_sub(ack.start.seq_num) == Some(count)
+                    && match_seq_num.is_none_or(|at| at == ack.start.seq_num)
                 {
-                    Error::contradiction("the append's acknowledgement does not cover the batch sent")
-                } else {
-                    return Ok(BatchAck::Appended(ack));
+                    return Ok(ack);
                 }
+                Error::contradiction("the append's acknowledgement does not cover the batch sent")
             }
             Err(e) => Error::from(e),
         };
-        // The condition failed with the tail where this batch would end,
-        // after an attempt that may have appended it: that attempt did.
-        if let (Some(start), true) = (match_seq_num, report.uncertain) {
-            let end = start.saturating_add(count);
-            let tail = condition(&error);
-            if matches!(tail, Some(types::AppendConditionFailed::SeqNumMismatch(t)) if t == end) {
-                tracing::debug!(start, end, "batch found appended by an earlier attempt");
-                return Ok(BatchAck::FoundAppended { start, end });
-            }
-        }
-        Err(ProducerError::Append {
-            error: Arc::new(error),
-            indefinite: report.uncertain,
-        })
+        Err(Rejection { error, uncertain })
     }
 }
 
@@ -570,20 +618,26 @@ struct Batcher {
     linger: Duration,
     max_records: usize,
     max_bytes: usize,
-    /// Where the next batch must start, when known.
+    /// Batches in flight at most: one without a position (S2 appends in
+    /// the order requests arrive), more with one (a batch that arrives too
+    /// early fails its condition and is sent again).
+    window: usize,
+    /// Where the next batch sent must start, when known.
     position: Option<u64>,
     open: Batch,
     /// Full batches, oldest first.
     full: VecDeque<Batch>,
-    /// Batches sealed so far; a batch's number is its place in that count.
+    /// Batches sealed so far: the next batch's id.
     sealed: u64,
-    /// Batches answered so far.
-    answered: u64,
-    /// Flushes, each waiting for the batches up to a number.
+    /// The ids of the batches in flight.
+    in_flight: BTreeSet<u64>,
+    /// Flushes, each waiting for the batches below an id.
     flushes: Vec<(u64, oneshot::Sender<Result<(), ProducerError>>)>,
+    /// Why the producer stopped sending: a batch failed.
+    stopped: Option<ProducerError>,
 }
 
-type InFlight<'a> = BoxFuture<'a, (Vec<Waiting>, Result<BatchAck, ProducerError>)>;
+type InFlight<'a> = BoxFuture<'a, (Sent, Result<types::AppendAck, Rejection>)>;
 
 impl Batcher {
     fn new(config: &ProducerConfig, position: Option<u64>) -> Self {
@@ -591,12 +645,18 @@ impl Batcher {
             linger: config.linger,
             max_records: config.max_batch_records,
             max_bytes: config.max_batch_bytes,
+            window: if position.is_some() {
+                config.max_in_flight
+            } else {
+                1
+            },
             position,
             open: Batch::default(),
             full: VecDeque::new(),
             sealed: 0,
-            answered: 0,
+            in_flight: BTreeSet::new(),
             flushes: Vec::new(),
+            stopped: None,
         }
     }
 
@@ -606,20 +666,23 @@ impl Batcher {
         mut inbox: mpsc::Receiver<Command>,
         ended: Arc<OnceLock<ProducerError>>,
     ) {
-        let mut in_flight: Option<InFlight<'_>> = None;
+        let mut in_flight: FuturesOrdered<InFlight<'_>> = FuturesOrdered::new();
         let mut dropped = false;
         loop {
-            if in_flight.is_none() {
-                if let Some(batch) = self.next_batch(Instant::now(), dropped) {
-                    in_flight = Some(self.send(&appender, batch));
-                } else if dropped {
-                    return;
-                }
+            while in_flight.len() < self.window && self.stopped.is_none() {
+                let Some(batch) = self.next_batch(Instant::now()) else {
+                    break;
+                };
+                let sent = self.sent(batch);
+                in_flight.push_back(self.send(&appender, sent));
             }
-            // The open batch's linger matters only when nothing is in
-            // flight: an answer is the next moment to send otherwise.
+            if (dropped || self.stopped.is_some()) && in_flight.is_empty() {
+                return;
+            }
+            // The open batch's linger matters only when it could be sent:
+            // an answer is the next moment to send otherwise.
             let linger = (self.open.opened)
-                .filter(|_| in_flight.is_none())
+                .filter(|_| in_flight.len() < self.window && self.stopped.is_none())
                 .map(|opened| tokio::time::sleep_until(opened + self.linger));
             tokio::select! {
                 command = inbox.recv(), if !dropped => match command {
@@ -631,24 +694,32 @@ impl Batcher {
                     }
                 },
                 Some(()) = OptionFuture::from(linger) => {}
-                Some((records, outcome)) = OptionFuture::from(in_flight.as_mut()) => {
-                    in_flight = None;
-                    if let Err(why) = self.answered(records, outcome) {
-                        let _ = ended.set(why);
-                        self.fail_unsent(&NotSent::EarlierBatchFailed);
-                        return;
+                Some((sent, outcome)) = in_flight.next() => {
+                    if let Some(again) = self.settle(sent, outcome) {
+                        in_flight.push_back(self.send(&appender, again));
                     }
+                    if let Some(why) = &self.stopped {
+                        let _ = ended.set(why.clone());
+                    }
+                    self.answer_flushes();
                 }
             }
         }
     }
 
     /// Adds a record to the open batch, sealing that batch first when the
-    /// record would not fit.
+    /// record would not fit; a record after the producer stopped is not
+    /// sent.
     fn push(&mut self, pending: Pending) {
+        if self.stopped.is_some() {
+            let not_sent = ProducerError::NotSent(NotSent::EarlierBatchFailed);
+            let _ = pending.waiting.ack.send(Err(not_sent));
+            return;
+        }
         let open = &self.open;
         if !open.records.is_empty()
-            && (open.records.len() >= self.max_records || open.bytes + pending.size > self.max_bytes)
+            && (open.records.len() >= self.max_records
+                || open.bytes + pending.size > self.max_bytes)
         {
             self.seal();
         }
@@ -664,82 +735,136 @@ impl Batcher {
     /// Closes the open batch, which is sent after the full ones before it.
     fn seal(&mut self) {
         if !self.open.records.is_empty() {
-            self.full.push_back(std::mem::take(&mut self.open));
+            let mut batch = std::mem::take(&mut self.open);
+            batch.id = self.sealed;
+            self.full.push_back(batch);
             self.sealed += 1;
         }
     }
 
     /// Answers `done` once every batch holding a record submitted so far is
-    /// answered.
+    /// settled.
     fn flush(&mut self, done: oneshot::Sender<Result<(), ProducerError>>) {
+        if let Some(why) = &self.stopped {
+            let _ = done.send(Err(why.clone()));
+            return;
+        }
         self.seal();
-        if self.answered == self.sealed {
-            let _ = done.send(Ok(()));
-        } else {
-            self.flushes.push((self.sealed, done));
+        self.flushes.push((self.sealed, done));
+        self.answer_flushes();
+    }
+
+    /// Answers the flushes whose batches are all settled, and all of them
+    /// once the producer has stopped.
+    fn answer_flushes(&mut self) {
+        let unsettled = (self.in_flight.first().copied())
+            .or_else(|| self.full.front().map(|batch| batch.id))
+            .unwrap_or(self.sealed);
+        let stopped = self.stopped.clone();
+        let (done, waiting) = std::mem::take(&mut self.flushes)
+            .into_iter()
+            .partition(|(through, _)| *through <= unsettled || stopped.is_some());
+        self.flushes = waiting;
+        for (_, flushed) in done {
+            let _ = flushed.send(stopped.clone().map_or(Ok(()), Err));
         }
     }
 
     /// The batch to send now, if any: a full one, else the open one once
-    /// its linger has passed, a flush waits for it or the producer was
-    /// dropped.
-    fn next_batch(&mut self, now: Instant, dropped: bool) -> Option<Batch> {
+    /// its linger has passed or a flush waits for it (flushes seal it).
+    fn next_batch(&mut self, now: Instant) -> Option<Batch> {
         let lingered = (self.open.opened).is_some_and(|opened| opened + self.linger <= now);
-        if self.full.is_empty() && (lingered || dropped) {
+        if self.full.is_empty() && lingered {
             self.seal();
         }
         self.full.pop_front()
     }
 
-    fn send<'a>(&mut self, appender: &'a Appender, batch: Batch) -> InFlight<'a> {
+    /// A batch as it is sent: its start, when the position is known, is
+    /// where the previous one sent ends.
+    fn sent(&mut self, batch: Batch) -> Sent {
         let (records, waiting): (Vec<_>, Vec<_>) = (batch.records.into_iter())
             .map(|pending| (pending.record, pending.waiting))
             .unzip();
-        let match_seq_num = self.position;
+        let start = self.position;
+        if let Some(position) = &mut self.position {
+            *position += records.len() as u64;
+        }
+        Sent {
+            id: batch.id,
+            start,
+            records,
+            waiting,
+            behind: false,
+            resends: 0,
+        }
+    }
+
+    fn send<'a>(&mut self, appender: &'a Appender, mut sent: Sent) -> InFlight<'a> {
+        sent.behind = self.in_flight.first().is_some_and(|&first| first < sent.id);
+        self.in_flight.insert(sent.id);
+        // A copy: with a position the batch may be sent again. Record data
+        // are `Bytes`, so this copies no payload.
+        let records = sent.records.clone();
         Box::pin(async move {
-            let outcome = appender.append(records, match_seq_num).await;
-            (waiting, outcome)
+            let outcome = appender.append(records, sent.start).await;
+            (sent, outcome)
         })
     }
 
-    /// Settles a batch's tickets and flushes; the error that stops the
-    /// producer when the batch failed.
-    fn answered(
-        &mut self,
-        records: Vec<Waiting>,
-        outcome: Result<BatchAck, ProducerError>,
-    ) -> Result<(), ProducerError> {
-        self.answered += 1;
-        match outcome {
+    /// Settles a batch's tickets from its answer; the batch to send again
+    /// when it arrived before an earlier one. A failure stops the producer.
+    fn settle(&mut self, mut sent: Sent, outcome: Result<types::AppendAck, Rejection>) -> Option<Sent> {
+        self.in_flight.remove(&sent.id);
+        let rejection = match outcome {
             Ok(ack) => {
-                if self.position.is_some() {
-                    self.position = Some(ack.end());
-                }
-                let ack = Arc::new(ack);
-                let start = ack.start();
-                for (waiting, seq_num) in records.into_iter().zip(start..) {
-                    let batch = Arc::clone(&ack);
-                    let _ = waiting.ack.send(Ok(RecordAck { seq_num, batch }));
-                }
-                let answered = self.answered;
-                let (done, waiting) = std::mem::take(&mut self.flushes)
-                    .into_iter()
-                    .partition(|(through, _)| *through <= answered);
-                self.flushes = waiting;
-                for (_, flushed) in done {
-                    let _ = flushed.send(Ok(()));
-                }
-                Ok(())
+                self.acknowledge(sent.waiting, BatchAck::Appended(ack));
+                return None;
             }
-            Err(why) => {
-                for waiting in records {
-                    let _ = waiting.ack.send(Err(why.clone()));
-                }
-                for (_, done) in self.flushes.drain(..) {
-                    let _ = done.send(Err(why.clone()));
-                }
-                Err(why)
+            Err(rejection) => rejection,
+        };
+        if let (Some(start), Some(tail)) = (sent.start, reported_tail(&rejection.error)) {
+            let end = start + sent.records.len() as u64;
+            // The tail at this batch's end, or past it at a later batch
+            // sent after it (which could only follow this one), after an
+            // attempt that may have appended it: that attempt did.
+            let furthest = self.position.unwrap_or(end);
+            if rejection.uncertain && (end..=furthest).contains(&tail) {
+                tracing::debug!(start, end, "batch found appended by an earlier attempt");
+                self.acknowledge(sent.waiting, BatchAck::FoundAppended { start, end });
+                return None;
             }
+            // Arrived before an earlier batch it was sent behind.
+            if tail < start
+                && sent.behind
+                && sent.resends < MAX_REORDERED_RESENDS
+                && self.stopped.is_none()
+            {
+                tracing::debug!(start, tail, "batch arrived before an earlier one: sending it again");
+                sent.resends += 1;
+                return Some(sent);
+            }
+        }
+        let why = ProducerError::Append {
+            error: Arc::new(rejection.error),
+            indefinite: rejection.uncertain,
+        };
+        for waiting in sent.waiting {
+            let _ = waiting.ack.send(Err(why.clone()));
+        }
+        if self.stopped.is_none() {
+            self.stopped = Some(why);
+            self.fail_unsent(&NotSent::EarlierBatchFailed);
+        }
+        None
+    }
+
+    /// Settles the tickets of a batch appended.
+    fn acknowledge(&mut self, waiting: Vec<Waiting>, ack: BatchAck) {
+        let ack = Arc::new(ack);
+        for (waiting, seq_num) in waiting.into_iter().zip(ack.start()..) {
+            let batch = Arc::clone(&ack);
+            let _ = waiting.ack.send(Ok(RecordAck { seq_num, batch }));
         }
     }
 

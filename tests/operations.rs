@@ -48,6 +48,38 @@ mod whole_api {
     };
     use crate::support::{self, TOKEN};
 
+    /// A success whose body is cut short is a failed attempt, retried by
+    /// the same rules: an idempotent request again, an append not (it may
+    /// have acted).
+    #[tokio::test]
+    async fn a_success_cut_short_is_a_failed_attempt() {
+        let listed = Fault::Reply(
+            200,
+            vec![("content-type", "application/json".into())],
+            br#"{"basins": [], "has_more": false}"#.to_vec(),
+        );
+        let server = FaultServer::start(vec![Fault::CutSuccess, listed]).await;
+        let api = client(&server.endpoint);
+        let page = api.generated().list_basins().await.unwrap();
+        assert!(page.basins.is_empty());
+        assert_eq!(server.attempts(), 2);
+
+        let server = FaultServer::start(vec![Fault::CutSuccess, reply(200)]).await;
+        let basin = client(&server.endpoint).basin("my-basin-1").unwrap();
+        let input =
+            types::builder::AppendInput::default().records(vec![types::AppendRecord::new("a")]);
+        let err = basin
+            .generated()
+            .append()
+            .stream("s")
+            .body(input)
+            .await
+            .unwrap_err();
+        assert!(err.may_have_taken_effect(), "{err:?}");
+        assert!(matches!(err, Error::Transport(_)), "{err:?}");
+        assert_eq!(server.attempts(), 1);
+    }
+
     async fn list_basins(script: Vec<Fault>) -> (Error, FaultServer) {
         let server = FaultServer::start(script).await;
         let result = client(&server.endpoint)

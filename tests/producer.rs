@@ -428,9 +428,14 @@ mod against_s2_lite {
         let mut next = 0u64;
         let mut bodies = bodies.peekable();
         for proxy in &rounds {
+            // Every connection is cut within its first few requests, and
+            // with batches in flight on several connections a retry may
+            // take one already cut into: more attempts than the default.
+            let retries = s2_openapi::RetryPolicy::new().with_max_attempts(10);
             let client = s2_openapi::Client::builder()
                 .access_token("s2-lite-ignores-tokens")
                 .endpoint(&proxy.endpoint)
+                .retry_policy(retries)
                 .build()?;
             let basin = client.basin(&name)?;
             let producer = basin

@@ -37,6 +37,8 @@ pub enum Fault {
     /// reset here could overtake the head unless the server waited for the
     /// client to read it, which it cannot see.)
     CloseMidBody,
+    /// Send the head of a `200` and part of its JSON body, then close.
+    CutSuccess,
     /// Keep the connection open and never answer.
     Hang,
     /// Send the head of an error, then the body one byte every 200 ms.
@@ -199,6 +201,13 @@ async fn act(mut socket: TcpStream, fault: Fault) -> Option<TcpStream> {
         Fault::CloseMidBody => {
             let _ = socket.write_all(&head(503, &[], 1000)).await;
             let _ = socket.write_all(b"{\"code\": \"unav").await;
+            let _ = socket.shutdown().await;
+            None
+        }
+        Fault::CutSuccess => {
+            let json = [("content-type", "application/json".to_owned())];
+            let _ = socket.write_all(&head(200, &json, 1000)).await;
+            let _ = socket.write_all(b"{\"basins\": [").await;
             let _ = socket.shutdown().await;
             None
         }
