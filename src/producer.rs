@@ -4,16 +4,20 @@
 //! One task per producer owns the batching. Records wait in the open batch
 //! until it is full (S2's [`MAX_BATCH_RECORDS`] and [`MAX_BATCH_BYTES`], or
 //! the configured smaller limits), its linger has passed, or a flush asks
-//! for it. One batch is in flight at a time: S2 orders unary appends by
-//! arrival, so two in flight could be appended in either order. While one
-//! is in flight the next one fills, so under load batches are full.
+//! for it; while batches are in flight the next one fills, so under load
+//! batches are full.
 //!
 //! Every batch goes through the generated `append` and the request layer.
-//! When the producer knows the stream's position, each batch carries the
-//! `match_seq_num` it must start at, which makes a repeat fail instead of
-//! appending twice: the layer then retries attempts that may have acted,
-//! and a `412` whose tail is this batch's end after such an attempt means
-//! that attempt appended it.
+//! Without the stream's position, one batch is in flight at a time: S2
+//! appends unary requests in the order they arrive, and two in flight could
+//! arrive in either order. With the position, each batch carries the
+//! `match_seq_num` it must start at, which keeps order and makes a repeat
+//! fail instead of appending twice: several batches may be in flight (one
+//! that arrives too early fails its condition at an earlier batch's start,
+//! and is sent again), the layer retries attempts that may have acted, and
+//! a `412` whose tail is at this batch's end (or a later batch's of its
+//! own) after such an attempt means that attempt appended it. Results are
+//! settled in the order batches were sent ([`FuturesOrdered`]).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
