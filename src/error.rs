@@ -322,7 +322,9 @@ impl ApiError {
         let (code, message, json) = if let Ok(info) = serde_json::from_slice::<ErrorInfo>(body) {
             (Some(ErrorCode::from(&*info.code)), info.message, None)
         } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-            (None, excerpt(json.to_string().as_bytes()), Some(json))
+            let message = condition_in_words(status, &json)
+                .unwrap_or_else(|| excerpt(json.to_string().as_bytes()));
+            (None, message, Some(json))
         } else {
             (None, excerpt(body), None)
         };
@@ -388,6 +390,13 @@ impl ApiError {
         self.body.as_ref()
     }
 
+    /// The error body the spec declares for this status, typed: an
+    /// append's failed condition (`412`), a read's tail past the end
+    /// (`416`). `None` for S2's `ErrorInfo` and undeclared bodies.
+    pub fn declared(&self) -> Option<crate::generated::DeclaredError> {
+        crate::generated::DeclaredError::read(self.status.as_u16(), self.body.as_ref()?)
+    }
+
     /// The body as the spec's type for it, such as
     /// `types::AppendConditionFailed`.
     ///
@@ -425,6 +434,25 @@ impl ApiError {
             .as_ref()
             .is_some_and(|code| code.status() == Some(self.status) && code.has_no_side_effects())
     }
+}
+
+/// An append's failed condition (S2's `AppendConditionFailed`, answered
+/// with `412`), in words: which condition, and what the stream holds.
+fn condition_in_words(status: StatusCode, json: &serde_json::Value) -> Option<String> {
+    if status != StatusCode::PRECONDITION_FAILED {
+        return None;
+    }
+    if let Some(tail) = json.get("seq_num_mismatch").and_then(serde_json::Value::as_u64) {
+        return Some(format!(
+            "the append's match_seq_num did not match the stream's tail: the next record \
+             would be number {tail}"
+        ));
+    }
+    let token = json.get("fencing_token_mismatch")?.as_str()?;
+    Some(format!(
+        "the append's fencing token did not match the stream's, {}",
+        excerpt(format!("{token:?}").as_bytes())
+    ))
 }
 
 impl fmt::Display for ApiError {
@@ -740,7 +768,21 @@ mod tests {
                     None,
                     br#"{"seq_num_mismatch":5}"#,
                 ),
-                r#"S2 answered 412 Precondition Failed: {"seq_num_mismatch":5}"#,
+                "S2 answered 412 Precondition Failed: the append's match_seq_num did not match \
+                 the stream's tail: the next record would be number 5",
+            ),
+            (
+                ApiError::from_body(
+                    StatusCode::PRECONDITION_FAILED,
+                    None,
+                    br#"{"fencing_token_mismatch":"w-1"}"#,
+                ),
+                "S2 answered 412 Precondition Failed: the append's fencing token did not match \
+                 the stream's, \"w-1\"",
+            ),
+            (
+                ApiError::from_body(StatusCode::PRECONDITION_FAILED, None, br#"{"new":1}"#),
+                r#"S2 answered 412 Precondition Failed: {"new":1}"#,
             ),
         ] {
             let status = e.status();

@@ -75,6 +75,10 @@ const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
 /// An event stream's timeout: none in practice (a year).
 const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
+/// S2's header carrying a stream's encryption key: a secret, as the
+/// token is.
+const ENCRYPTION_KEY: HeaderName = HeaderName::from_static("s2-encryption-key");
+
 /// The header naming the basin when basins share the account endpoint
 /// (s2-lite, a single cell).
 pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
@@ -239,6 +243,7 @@ impl RequestLayer {
     ) -> reqwest::Result<reqwest::Response> {
         let headers = request.headers_mut();
         headers.remove(&API_VERSION);
+        mark_secrets(headers);
         if let Scope::Basin(Some(basin)) = &self.scope {
             headers.entry(S2_BASIN).or_insert_with(|| basin.clone());
         }
@@ -809,6 +814,15 @@ fn compress_body(request: &mut reqwest::Request, compression: Compression) {
     *request.body_mut() = Some(compressed.into());
 }
 
+/// Marks S2's secret headers besides the token (a default header, marked
+/// when the client is built) sensitive: kept out of `Debug` and of HTTP/2
+/// header compression tables.
+fn mark_secrets(headers: &mut reqwest::header::HeaderMap) {
+    if let Some(key) = headers.get_mut(ENCRYPTION_KEY) {
+        key.set_sensitive(true);
+    }
+}
+
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110, 9.2.2).
 fn is_idempotent(method: &Method) -> bool {
     matches!(
@@ -933,6 +947,17 @@ mod tests {
         let huge = wait("http://h/r?wait=18446744073709551615");
         assert_eq!(huge, Duration::from_secs(u64::MAX));
         assert_eq!(Duration::from_secs(5).saturating_add(huge), Duration::MAX);
+    }
+
+    #[test]
+    fn an_encryption_key_is_a_secret() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("s2-encryption-key", HeaderValue::from_static("c2VjcmV0"));
+        headers.insert("s2-basin", HeaderValue::from_static("my-basin"));
+        mark_secrets(&mut headers);
+        assert!(headers["s2-encryption-key"].is_sensitive());
+        assert!(!headers["s2-basin"].is_sensitive());
+        assert!(!format!("{headers:?}").contains("c2VjcmV0"));
     }
 
     #[test]

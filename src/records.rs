@@ -206,6 +206,21 @@ impl crate::types::AppendRecord {
         }
     }
 
+    /// S2's command record that sets the stream's fencing token: one
+    /// header with an empty name and the value `fence`, the token as the
+    /// body (`s2-common`, `record/command.rs`). Appends that carry another
+    /// token then fail.
+    pub fn fence(token: impl Into<RecordBytes>) -> Self {
+        Self::new(token).with_header("", "fence")
+    }
+
+    /// S2's command record that trims the stream: the records before
+    /// `seq_num` are deleted eventually. The body is the sequence number's
+    /// 8 bytes, big-endian.
+    pub fn trim(seq_num: u64) -> Self {
+        Self::new(&seq_num.to_be_bytes()).with_header("", "trim")
+    }
+
     /// The size S2's limits and metering count: 8 bytes, plus 2 and the
     /// name's and value's bytes per header, plus the body's bytes
     /// (`s2-common`, `record/envelope.rs`). An append takes at most

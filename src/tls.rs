@@ -26,8 +26,12 @@ fn provider() -> Result<Arc<CryptoProvider>, Error> {
     Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
 }
 
-/// The crypto provider: ring with `rustls-ring` alone.
+/// The crypto provider: ring with `rustls-ring` alone. rustls 0.23.48
+/// deprecates ring's provider because ring has no post-quantum key
+/// exchange; it is still the lighter build, which is what the feature
+/// offers. `rustls-aws-lc-rs` brings X25519MLKEM768.
 #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc-rs")))]
+#[allow(deprecated)]
 fn provider() -> Result<Arc<CryptoProvider>, Error> {
     Ok(Arc::new(rustls::crypto::ring::default_provider()))
 }

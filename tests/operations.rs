@@ -48,6 +48,55 @@ mod whole_api {
     };
     use crate::support::{self, TOKEN};
 
+    /// Names held in a `String` are passed by reference, as `&str` is; a
+    /// read past the tail gives the declared `416` body typed; values
+    /// compare.
+    #[tokio::test]
+    async fn strings_by_reference_typed_declared_bodies_and_comparable_values() {
+        use s2_openapi::generated::DeclaredError;
+
+        let tail = br#"{"tail": {"seq_num": 3, "timestamp": 7}}"#.to_vec();
+        let json = vec![("content-type", "application/json".into())];
+        let server = FaultServer::start(vec![Fault::Reply(416, json, tail)]).await;
+        let basin = client(&server.endpoint).basin("my-basin-1").unwrap();
+        let name = String::from("orders");
+        let err = basin
+            .generated()
+            .read()
+            .stream(&name)
+            .seq_num(10u64)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            server.paths()[0].split('?').next(),
+            Some("/v1/streams/orders/records")
+        );
+        let Error::Api(answer) = &err else {
+            panic!("{err:?}");
+        };
+        let Some(DeclaredError::TailResponse(response)) = answer.declared() else {
+            panic!("{err:?}");
+        };
+        let expected = types::StreamPosition {
+            seq_num: 3,
+            timestamp: 7,
+        };
+        assert_eq!(response.tail, expected);
+        assert_ne!(
+            response.tail,
+            types::StreamPosition {
+                seq_num: 4,
+                ..expected.clone()
+            }
+        );
+        // An ErrorInfo is not a declared body of its own.
+        let (err, _) = list_basins(vec![error_info(503, "unavailable")]).await;
+        let Error::Api(answer) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(answer.declared(), None);
+    }
+
     /// A success whose body is cut short is a failed attempt, retried by
     /// the same rules: an idempotent request again, an append not (it may
     /// have acted).

@@ -2,8 +2,14 @@
 //! the crate `s2-common` (the version s2-sdk uses), whose `FromStr` is what
 //! S2's server applies, and the error table of `s2-api`.
 
+// Test helpers unwrap: a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use s2_openapi::{AccessTokenId, BasinName, ErrorCode, IdRejection};
+
+#[cfg(s2_operation = "append")]
+mod support;
 
 /// Ids around every rule: lengths across 96 bytes in one- and two-byte
 /// characters, dot segments, NUL, separators URL parsing reinterprets, and
@@ -198,4 +204,89 @@ fn s2_api_codes() -> Vec<s2_api::v1::error::ErrorCode> {
                 .unwrap_or_else(|e| panic!("s2-api's variant {name}: {e}"))
         })
         .collect()
+}
+
+/// Command records are S2's: the same header and body as `s2-common`
+/// makes them, and the same metered size.
+#[cfg(s2_operation = "append")]
+#[test]
+fn command_records_are_s2s() {
+    use s2_common::record::{CommandRecord, MeteredSize as _, Record};
+
+    let token: s2_common::record::FencingToken = "writer-1".parse().unwrap();
+    let cases = [
+        (
+            s2_openapi::types::AppendRecord::fence("writer-1"),
+            Record::Command(CommandRecord::Fence(token)),
+        ),
+        (
+            s2_openapi::types::AppendRecord::trim(0x0102_0304_0506_0708),
+            Record::Command(CommandRecord::Trim(0x0102_0304_0506_0708)),
+        ),
+    ];
+    for (ours, theirs) in cases {
+        assert_eq!(ours.metered_size(), theirs.metered_size());
+        let (headers, body) = theirs.into_parts();
+        assert_eq!(ours.body.as_deref(), Some(&body[..]));
+        assert_eq!(ours.headers.len(), headers.len());
+        for (ours, theirs) in ours.headers.iter().zip(&headers) {
+            assert_eq!(ours.name().as_bytes(), &theirs.name[..]);
+            assert_eq!(ours.value().as_bytes(), &theirs.value[..]);
+        }
+    }
+}
+
+/// S2's failed append conditions, as `s2-api` writes them, answered by a
+/// loopback server: read in words and typed.
+#[cfg(s2_operation = "append")]
+#[tokio::test]
+async fn failed_conditions_are_read_as_s2_writes_them() {
+    use s2_api::v1::stream::AppendConditionFailed;
+    use s2_openapi::generated::DeclaredError;
+    use s2_openapi::types;
+    use support::faults::{Fault, FaultServer, client};
+
+    let token: s2_common::record::FencingToken = "writer-1".parse().unwrap();
+    let cases = [
+        (AppendConditionFailed::SeqNumMismatch(42), "number 42"),
+        (
+            AppendConditionFailed::FencingTokenMismatch(token),
+            "\"writer-1\"",
+        ),
+    ];
+    for (theirs, words) in cases {
+        let body = serde_json::to_vec(&theirs).unwrap();
+        let json = vec![("content-type", "application/json".to_owned())];
+        let server = FaultServer::start(vec![Fault::Reply(412, json, body)]).await;
+        let basin = client(&server.endpoint).basin("my-basin-1").unwrap();
+        let input = types::builder::AppendInput::default()
+            .records(vec![types::AppendRecord::new("a")])
+            .match_seq_num(0u64);
+        let error = basin
+            .generated()
+            .append()
+            .stream("s")
+            .body(input)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(words), "{error}");
+        let s2_openapi::Error::Api(answer) = &error else {
+            panic!("{error:?}");
+        };
+        match (answer.declared().unwrap(), theirs) {
+            (
+                DeclaredError::AppendConditionFailed(types::AppendConditionFailed::SeqNumMismatch(
+                    ours,
+                )),
+                AppendConditionFailed::SeqNumMismatch(theirs),
+            ) => assert_eq!(ours, theirs),
+            (
+                DeclaredError::AppendConditionFailed(
+                    types::AppendConditionFailed::FencingTokenMismatch(ours),
+                ),
+                AppendConditionFailed::FencingTokenMismatch(theirs),
+            ) => assert_eq!(ours.as_str(), theirs.as_ref()),
+            (ours, theirs) => panic!("{ours:?} for {theirs:?}"),
+        }
+    }
 }

@@ -136,6 +136,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         CodegenError::Invalid(format!("the live reads' document is not OpenAPI 3.0: {e}"))
     })?;
     let notes = lower::lower(&mut doc)?;
+    // Before the error bodies become bytes.
+    let declared_schemas = doc.clone();
     let surface = crate::surface::Surface::of(&doc);
     let operation_ids = surface.operations.keys().cloned().collect();
     let operations = crate::operations::of(&doc);
@@ -190,6 +192,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     notes.extend(call_notes);
     let calls_code = crate::calls::render(&calls);
     let argument_rules = crate::arguments::rules(&lowered, &type_names);
+    let declared = crate::declared::of(&declared_schemas, &type_names);
     let records_code = crate::records::pair_impls(&lowered, &type_names);
     let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
     notes.extend(list_notes);
@@ -199,6 +202,8 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         client_code.push_str(&format!("// lowered: {note}\n"));
     }
     client_code.push_str(&code);
+    client_code.push_str(&crate::conversions::from_string_refs(&lowered, &type_names));
+    client_code.push_str(&crate::declared::render(&declared));
     Ok(Generated {
         client_code,
         info,
@@ -233,6 +238,8 @@ fn settings(aliases: &[(String, &str)]) -> progenitor::GenerationSettings {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_derive("schemars::JsonSchema")
+        // Values compare: tests and applications check what S2 answered.
+        .with_derive("PartialEq")
         // Every generated call goes through the crate's request layer,
         // which the client carries as its inner value; without its
         // `ClientHooks` impl the crate does not compile (rather than

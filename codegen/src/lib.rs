@@ -10,6 +10,8 @@
 
 pub mod arguments;
 pub mod calls;
+pub mod conversions;
+pub mod declared;
 pub mod error;
 pub mod generate;
 pub mod lists;

@@ -202,7 +202,7 @@ fn pair_items(schema: &Value) -> Option<&Value> {
 /// `From<(name, value)>` for each generated type of a named pair of record
 /// bytes (S2's `Header`), so that a header is written
 /// `("content-type", "text/plain").into()` rather than as the two-element
-/// array typify makes it.
+/// array typify makes it, and `name()` and `value()` to read it.
 pub fn pair_impls(doc: &Value, types: &BTreeSet<String>) -> String {
     let mut code = String::new();
     let schemas = doc
@@ -218,7 +218,12 @@ pub fn pair_impls(doc: &Value, types: &BTreeSet<String>) -> String {
                 "impl<N: Into<{BYTES_TYPE}>, V: Into<{BYTES_TYPE}>> From<(N, V)> \
                  for crate::generated::types::{rust} {{\n    \
                  fn from((name, value): (N, V)) -> Self {{\n        \
-                 Self::from([name.into(), value.into()])\n    }}\n}}"
+                 Self::from([name.into(), value.into()])\n    }}\n}}\n\
+                 impl crate::generated::types::{rust} {{\n    \
+                 /// The header's name.\n    \
+                 pub fn name(&self) -> &{BYTES_TYPE} {{\n        &self.0[0]\n    }}\n\n    \
+                 /// The header's value.\n    \
+                 pub fn value(&self) -> &{BYTES_TYPE} {{\n        &self.0[1]\n    }}\n}}"
             );
         }
     }
@@ -295,11 +300,13 @@ mod tests {
         let types = ["Header", "Rec", "Other"].map(str::to_owned).into();
         let code = pair_impls(&lowered, &types);
         let file = syn::parse_file(&code).unwrap();
-        assert_eq!(file.items.len(), 1, "{code}");
+        assert_eq!(file.items.len(), 2, "{code}");
         assert!(
             code.contains("From<(N, V)> for crate::generated::types::Header"),
             "{code}"
         );
+        assert!(code.contains("pub fn name(&self)"), "{code}");
+        assert!(code.contains("pub fn value(&self)"), "{code}");
         // Not generated: no impl for a type progenitor did not make.
         assert_eq!(pair_impls(&lowered, &BTreeSet::new()), "");
         // A pair of strings (no `s2-format`) is left as it is.
