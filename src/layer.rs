@@ -187,6 +187,7 @@ impl RequestLayer {
     /// `match_seq_num`): an attempt that may have acted is retried, and the
     /// caller reads a failed condition after an uncertain attempt
     /// ([`CallReport::uncertain`]).
+    #[cfg_attr(not(s2_operation = "append"), allow(dead_code))]
     pub(crate) fn for_conditional_requests(&self) -> Self {
         Self {
             conditional: true,
