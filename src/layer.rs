@@ -242,6 +242,7 @@ impl RequestLayer {
         mut request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
+        drop_null_body(&mut request);
         let headers = request.headers_mut();
         headers.remove(&API_VERSION);
         mark_secrets(headers);
@@ -815,6 +816,17 @@ fn compress_body(request: &mut reqwest::Request, compression: Compression) {
     *request.body_mut() = Some(compressed.into());
 }
 
+/// Sends a JSON `null` body (an optional body left unset, such as an
+/// ensure's configuration) as no body: S2 reads an absent body as none and
+/// refuses `null` (`bad_json`; s2-api's `JsonOpt`).
+fn drop_null_body(request: &mut reqwest::Request) {
+    if request.body().and_then(reqwest::Body::as_bytes) == Some(b"null") {
+        *request.body_mut() = None;
+        request.headers_mut().remove(reqwest::header::CONTENT_TYPE);
+        request.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+    }
+}
+
 /// Marks S2's secret headers besides the token (a default header, marked
 /// when the client is built) sensitive: kept out of `Debug` and of HTTP/2
 /// header compression tables.
@@ -948,6 +960,20 @@ mod tests {
         let huge = wait("http://h/r?wait=18446744073709551615");
         assert_eq!(huge, Duration::from_secs(u64::MAX));
         assert_eq!(Duration::from_secs(5).saturating_add(huge), Duration::MAX);
+    }
+
+    #[test]
+    fn a_null_body_is_sent_as_none() {
+        let http = reqwest::Client::new();
+        let url = "http://127.0.0.1:1/v1/basins/b";
+        let mut null = http.put(url).json(&serde_json::Value::Null).build().unwrap();
+        drop_null_body(&mut null);
+        assert!(null.body().is_none());
+        assert!(!null.headers().contains_key(reqwest::header::CONTENT_TYPE));
+        let mut empty = http.put(url).json(&serde_json::json!({})).build().unwrap();
+        drop_null_body(&mut empty);
+        assert_eq!(empty.body().and_then(reqwest::Body::as_bytes), Some(&b"{}"[..]));
+        assert!(empty.headers().contains_key(reqwest::header::CONTENT_TYPE));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use futures_util::future::{BoxFuture, OptionFuture};
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
@@ -512,6 +512,9 @@ fn reported_tail(error: &Error) -> Option<u64> {
     }
 }
 
+/// Commands taken from the channel at most per wake-up of the task.
+const COMMANDS_PER_WAKE: usize = 256;
+
 /// How many times a batch is sent again after arriving before an earlier
 /// one it was sent behind (a `412` at the earlier one's start).
 const MAX_REORDERED_RESENDS: u32 = 16;
@@ -551,6 +554,7 @@ struct Sent {
     id: u64,
     /// The `match_seq_num` it carries, when the position is known.
     start: Option<u64>,
+    /// Its records, kept while it may be sent again (with a position).
     records: Vec<types::AppendRecord>,
     waiting: Vec<Waiting>,
     /// Whether an earlier batch was unsettled when it was sent, so it may
@@ -672,6 +676,12 @@ impl Batcher {
     ) {
         let mut in_flight: FuturesOrdered<InFlight<'_>> = FuturesOrdered::new();
         let mut dropped = false;
+        // Commands are taken in runs: one wake-up for many records.
+        let mut commands = Vec::with_capacity(COMMANDS_PER_WAKE);
+        // One timer for the open batch's linger, reset when its deadline
+        // changes rather than made anew for every record.
+        let mut linger = std::pin::pin!(tokio::time::sleep_until(Instant::now()));
+        let mut linger_at = None;
         loop {
             while in_flight.len() < self.window && self.stopped.is_none() {
                 let Some(batch) = self.next_batch(Instant::now()) else {
@@ -685,19 +695,28 @@ impl Batcher {
             }
             // The open batch's linger matters only when it could be sent:
             // an answer is the next moment to send otherwise.
-            let linger = (self.open.opened)
+            let deadline = (self.open.opened)
                 .filter(|_| in_flight.len() < self.window && self.stopped.is_none())
-                .map(|opened| tokio::time::sleep_until(opened + self.linger));
+                .map(|opened| opened + self.linger);
+            if let Some(at) = deadline.filter(|at| linger_at != Some(*at)) {
+                linger.as_mut().reset(at);
+            }
+            linger_at = deadline;
             tokio::select! {
-                command = inbox.recv(), if !dropped => match command {
-                    Some(Command::Submit(pending)) => self.push(pending),
-                    Some(Command::Flush(done)) => self.flush(done),
-                    None => {
+                taken = inbox.recv_many(&mut commands, COMMANDS_PER_WAKE), if !dropped => {
+                    for command in commands.drain(..) {
+                        match command {
+                            Command::Submit(pending) => self.push(pending),
+                            Command::Flush(done) => self.flush(done),
+                        }
+                    }
+                    // None taken: every sender is gone.
+                    if taken == 0 {
                         dropped = true;
                         self.fail_unsent(&NotSent::Dropped);
                     }
                 },
-                Some(()) = OptionFuture::from(linger) => {}
+                () = &mut linger, if linger_at.is_some() => linger_at = None,
                 Some((sent, outcome)) = in_flight.next() => {
                     if let Some(again) = self.settle(sent, outcome) {
                         in_flight.push_back(self.send(&appender, again));
@@ -807,9 +826,12 @@ impl Batcher {
     fn send<'a>(&mut self, appender: &'a Appender, mut sent: Sent) -> InFlight<'a> {
         sent.behind = self.in_flight.first().is_some_and(|&first| first < sent.id);
         self.in_flight.insert(sent.id);
-        // A copy: with a position the batch may be sent again. Record data
-        // are `Bytes`, so this copies no payload.
-        let records = sent.records.clone();
+        // With a position the batch may be sent again: a copy (record data
+        // are `Bytes`, so no payload is copied). Without, it goes once.
+        let records = match sent.start {
+            Some(_) => sent.records.clone(),
+            None => std::mem::take(&mut sent.records),
+        };
         Box::pin(async move {
             let outcome = appender.append(records, sent.start).await;
             (sent, outcome)
@@ -828,7 +850,7 @@ impl Batcher {
             Err(rejection) => rejection,
         };
         if let (Some(start), Some(tail)) = (sent.start, reported_tail(&rejection.error)) {
-            let end = start + sent.records.len() as u64;
+            let end = start + sent.waiting.len() as u64;
             // The tail at this batch's end, or past it at a later batch
             // sent after it (which could only follow this one), after an
             // attempt that may have appended it: that attempt did.

@@ -809,3 +809,38 @@ async fn compression_shrinks_a_1000_record_read_on_the_wire() -> Result<(), Erro
     delete_basin(&writer, &name).await?;
     Ok(())
 }
+
+/// An ensure without configuration (`null`, sent as no body) creates with
+/// S2's defaults, and its response says whether it created: 201, then 200.
+#[cfg(all(
+    s2_operation = "ensure_basin",
+    s2_operation = "ensure_stream",
+    s2_operation = "delete_basin"
+))]
+#[tokio::test]
+#[ignore = "needs s2-lite (S2_LITE_BIN); run with --include-ignored"]
+async fn an_ensure_without_configuration_says_whether_it_created() -> Result<(), Error> {
+    use s2_openapi::types;
+
+    let s2 = S2Lite::start().await;
+    let client = s2.client(false);
+    // Held in a `String`, passed by reference.
+    let name = format!("ensure-{}", std::process::id());
+    for expected in [201, 200] {
+        let response = (client.generated().ensure_basin().basin(&name))
+            .body(None::<types::EnsureBasinRequest>)
+            .response()
+            .await?;
+        assert_eq!(response.status().as_u16(), expected);
+    }
+    let basin = client.basin(&name)?;
+    let stream = String::from("events");
+    for expected in [201, 200] {
+        let response = (basin.generated().ensure_stream().stream(&stream))
+            .body(None::<types::StreamConfig>)
+            .response()
+            .await?;
+        assert_eq!(response.status().as_u16(), expected);
+    }
+    delete_basin(&client, &name).await
+}

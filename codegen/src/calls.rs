@@ -4,7 +4,9 @@
 //! `anyhow::Error` or `Box<dyn Error>` keeps progenitor's error. For every
 //! operation whose success type can be named, the generator implements
 //! `IntoFuture` for its builder: `client.generated().list_basins().await?`
-//! gives the success value itself and the crate's `Error`.
+//! gives the success value itself and the crate's `Error`; and `response()`
+//! gives the whole response (status and headers too, such as whether an
+//! ensure created) with the crate's `Error`.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -104,6 +106,13 @@ pub fn render(calls: &[Call]) -> String {
              \x20               .map(progenitor_client::ResponseValue::into_inner)\n\
              \x20               .map_err(Error::from)\n\
              \x20       }})\n\
+             \x20   }}\n\
+             }}\n\
+             impl<'a> crate::generated::builder::{builder}<'a> {{\n\
+             \x20   /// Sends `{id}`: the response (its status, headers and value), or the\n\
+             \x20   /// crate's [`Error`], as awaiting the builder gives it.\n\
+             \x20   pub async fn response(self) -> Result<progenitor_client::ResponseValue<{output}>, Error> {{\n\
+             \x20       self.send().await.map_err(Error::from)\n\
              \x20   }}\n\
              }}\n",
             id = call.id,
