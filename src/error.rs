@@ -59,6 +59,29 @@ pub enum Error {
     /// A success whose body does not match the spec's schema.
     #[error(transparent)]
     InvalidBody(InvalidBody),
+    /// A live read stopped reconnecting: the client's retry policy allows
+    /// no more reconnections without a new event. The last failure is the
+    /// [`source`](std::error::Error::source).
+    #[error(transparent)]
+    GaveUp(GaveUp),
+}
+
+/// A live read that gave up: how many reconnections brought no new event,
+/// over how long, and the last failure.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the live read gave up after {reconnections} reconnections with no new event for {:.1} s",
+    .quiet_for.as_secs_f64()
+)]
+#[non_exhaustive]
+pub struct GaveUp {
+    /// Reconnections made since the last new event.
+    pub reconnections: u32,
+    /// How long the read went without a new event.
+    pub quiet_for: std::time::Duration,
+    /// The failure that ended the last connection.
+    #[source]
+    pub last: Box<Error>,
 }
 
 impl Error {
@@ -67,6 +90,7 @@ impl Error {
         match self {
             Self::Api(e) => Some(e.status),
             Self::InvalidBody(e) => e.status,
+            Self::GaveUp(e) => e.last.status(),
             _ => None,
         }
     }
@@ -75,6 +99,7 @@ impl Error {
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             Self::Api(e) => e.code.as_ref(),
+            Self::GaveUp(e) => e.last.code(),
             _ => None,
         }
     }
@@ -117,6 +142,7 @@ impl Error {
     pub fn may_have_taken_effect(&self) -> bool {
         match self {
             Self::InvalidBody(_) => true,
+            Self::GaveUp(e) => e.last.may_have_taken_effect(),
             _ => self.failure().is_some_and(Failure::may_have_taken_effect),
         }
     }
@@ -129,6 +155,7 @@ impl Error {
             Self::Timeout(_) => Some(Failure::Transport(TransportKind::Timeout)),
             Self::Transport(_) => Some(Failure::Transport(TransportKind::Broken)),
             Self::Api(e) => Some(Failure::Answer(e)),
+            Self::GaveUp(e) => e.last.failure(),
             Self::Invalid(_) | Self::NotSent(_) | Self::InvalidBody(_) => None,
         }
     }

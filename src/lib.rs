@@ -135,7 +135,7 @@ wrapper! {
         ENV_BASIN_ENDPOINT,
     };
     pub use error::{
-        ApiError, Error, ErrorCode, InvalidBody, InvalidInput, TransportError, UnknownCode,
+        ApiError, Error, ErrorCode, GaveUp, InvalidBody, InvalidInput, TransportError, UnknownCode,
         is_retryable_status,
     };
     pub use id::{AccessTokenId, IdRejection, InvalidId, MAX_ID_BYTES};

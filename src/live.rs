@@ -40,6 +40,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::error::{ApiError, Error, InvalidBody};
+use crate::error::GaveUp;
 use crate::retry::RetryPolicy;
 
 /// How long a live read waits for an event (a `ping` at least) before it
@@ -97,6 +98,15 @@ pub struct Heartbeat<P> {
 }
 
 impl<P> Heartbeat<P> {
+    /// Where the read has caught up with the stream: S2 sends heartbeats
+    /// only while the reader is at the stream's tail (s2-lite,
+    /// `backend/read.rs`), with that tail: the next sequence number and
+    /// the last record's timestamp.
+    #[cfg(s2_operation = "read")]
+    pub fn caught_up_at(&self) -> Option<crate::types::StreamPosition> {
+        self.tail()
+    }
+
     /// The stream's tail when the server sent it, as the type given (for
     /// S2, `types::StreamPosition`: the next sequence number and the last
     /// record's timestamp).
@@ -145,6 +155,9 @@ struct Session<'a, R> {
     /// The waits left before giving up, since the read last made progress
     /// (`None`: the policy's, in full).
     backoffs: Option<Box<dyn Iterator<Item = Duration> + Send + 'a>>,
+    /// Reconnections since the read last made progress, and when it did.
+    reconnections: u32,
+    progress_at: Instant,
 }
 
 /// What one step of a session came to.
@@ -184,6 +197,8 @@ pub(crate) fn events<'a, R: LiveRead<'a>>(
         connected: false,
         connected_at: Instant::now(),
         backoffs: None,
+        reconnections: 0,
+        progress_at: Instant::now(),
     };
     stream::try_unfold(session, |mut session| async move {
         loop {
@@ -198,8 +213,13 @@ pub(crate) fn events<'a, R: LiveRead<'a>>(
                         .backoffs
                         .get_or_insert_with(|| Box::new(policy.backoffs()));
                     let Some(wait) = backoffs.next() else {
-                        return Err(error);
+                        return Err(Error::GaveUp(GaveUp {
+                            reconnections: session.reconnections,
+                            quiet_for: session.progress_at.elapsed(),
+                            last: Box::new(error),
+                        }));
                     };
+                    session.reconnections += 1;
                     tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64,
                         "live read: reconnecting");
                     tokio::time::sleep(wait).await;
@@ -210,6 +230,14 @@ pub(crate) fn events<'a, R: LiveRead<'a>>(
 }
 
 impl<'a, R: LiveRead<'a>> Session<'a, R> {
+    /// A new event, or a connection healthy for a heartbeat window: the
+    /// count of reconnections starts again.
+    fn made_progress(&mut self) {
+        self.backoffs = None;
+        self.reconnections = 0;
+        self.progress_at = Instant::now();
+    }
+
     /// The next event, connecting first when there is no connection.
     async fn step(&mut self) -> Step<LiveEvent<R::Data, R::Ping>> {
         let events = match &mut self.events {
@@ -258,7 +286,7 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                     if !event.id.is_empty() {
                         self.last_event_id = Some(event.id);
                     }
-                    self.backoffs = None;
+                    self.made_progress();
                     return Step::Event(LiveEvent::Data(data));
                 }
                 PING_EVENT => {
@@ -273,7 +301,7 @@ impl<'a, R: LiveRead<'a>> Session<'a, R> {
                     // A connection that stayed up for a heartbeat window
                     // is healthy: its drop starts a new count.
                     if self.connected_at.elapsed() >= HEARTBEAT_TIMEOUT {
-                        self.backoffs = None;
+                        self.made_progress();
                     }
                     return Step::Event(LiveEvent::Ping(heartbeat));
                 }

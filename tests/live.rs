@@ -82,6 +82,7 @@ mod scripted {
                 Ok(LiveEvent::Ping(heartbeat)) => {
                     let tail: types::StreamPosition = heartbeat.tail().unwrap();
                     assert_eq!(tail.seq_num, 9);
+                    assert_eq!(heartbeat.caught_up_at(), Some(tail));
                     pings += 1;
                 }
                 Ok(other) => panic!("{other:?}"),
@@ -299,7 +300,19 @@ mod scripted {
         let server = Recorder::always(Reply::events(&[])).await;
         let (seq_nums, _, error) = read_all(&server).await;
         assert!(seq_nums.is_empty());
-        assert!(matches!(error, Some(Error::InvalidBody(_))), "{error:?}");
+        let Some(Error::GaveUp(gave_up)) = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(gave_up.reconnections, 2);
+        assert!(matches!(*gave_up.last, Error::InvalidBody(_)), "{error:?}");
+        // Says what happened, with the last failure as its source.
+        let error = error.unwrap();
+        let chain = crate::support::chain(&error);
+        assert!(
+            chain[0].starts_with("the live read gave up after 2 reconnections"),
+            "{chain:?}"
+        );
+        assert!(chain.len() > 1, "{chain:?}");
         assert_eq!(server.count(), 3, "the policy's 3 attempts");
     }
 
@@ -380,7 +393,10 @@ mod scripted {
         let (seq_nums, pings, error) = read_all(&server).await;
         assert!(seq_nums.is_empty());
         assert_eq!(pings, 3);
-        assert!(matches!(error, Some(Error::InvalidBody(_))), "{error:?}");
+        let Some(Error::GaveUp(gave_up)) = &error else {
+            panic!("{error:?}");
+        };
+        assert!(matches!(*gave_up.last, Error::InvalidBody(_)), "{error:?}");
         assert_eq!(server.count(), 3);
     }
 

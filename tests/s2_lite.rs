@@ -512,7 +512,13 @@ async fn a_live_read_resumes_through_cuts_and_silence_without_loss_or_repeat() -
                         next += 1;
                     }
                 }
-                LiveEvent::Ping(_) => pings += 1,
+                LiveEvent::Ping(heartbeat) => {
+                    // S2 sends heartbeats only at the tail: where this
+                    // reader is.
+                    let at = heartbeat.caught_up_at().expect("a heartbeat with the tail");
+                    assert_eq!(at.seq_num, next, "caught up at the reader's position");
+                    pings += 1;
+                }
                 _ => {}
             }
         }
