@@ -10,15 +10,8 @@ use serde_json::Value;
 /// Each named schema with a rule a value can break, by the Rust name of its
 /// type (in `types`), with the rule in words; sorted by name.
 pub fn rules(doc: &Value, types: &BTreeSet<String>) -> Vec<(String, String)> {
-    let mut rules: Vec<(String, String)> = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, schema)| {
-            let name = crate::lists::pascal(name).filter(|n| types.contains(n))?;
-            Some((name, rule(schema)?))
-        })
+    let mut rules: Vec<(String, String)> = crate::lists::generated_schemas(doc, types)
+        .filter_map(|(name, schema)| Some((name, rule(schema)?)))
         .collect();
     rules.sort();
     rules.dedup_by(|a, b| a.0 == b.0);

@@ -116,6 +116,21 @@ pub(crate) fn pascal(name: &str) -> Option<String> {
     plain.then(|| name.to_pascal_case())
 }
 
+/// The named schemas of `doc` whose type progenitor generated (`types`),
+/// each with its Rust name.
+pub(crate) fn generated_schemas<'a>(
+    doc: &'a Value,
+    types: &'a BTreeSet<String>,
+) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object);
+    schemas.into_iter().flatten().filter_map(|(name, schema)| {
+        let rust = pascal(name).filter(|n| types.contains(n))?;
+        Some((rust, schema))
+    })
+}
+
 /// A property name that is the same Rust field name: already snake_case,
 /// and an identifier (not a keyword).
 fn field(name: &str) -> Option<&str> {

@@ -205,13 +205,7 @@ fn pair_items(schema: &Value) -> Option<&Value> {
 /// array typify makes it, and `name()` and `value()` to read it.
 pub fn pair_impls(doc: &Value, types: &BTreeSet<String>) -> String {
     let mut code = String::new();
-    let schemas = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object);
-    for (name, schema) in schemas.into_iter().flatten() {
-        let Some(rust) = crate::lists::pascal(name).filter(|n| types.contains(n)) else {
-            continue;
-        };
+    for (rust, schema) in crate::lists::generated_schemas(doc, types) {
         if pair_items(schema) == Some(&bytes_ref()) {
             let _ = writeln!(
                 code,
