@@ -512,9 +512,8 @@ fn reported_tail(error: &Error) -> Option<u64> {
     }
 }
 
-/// Commands taken from the channel at most per wake-up of the task: a
-/// full batch.
-const COMMANDS_PER_WAKE: usize = MAX_BATCH_RECORDS;
+/// Commands taken from the channel at most per wake-up of the task.
+const COMMANDS_PER_WAKE: usize = 256;
 
 /// How many times a batch is sent again after arriving before an earlier
 /// one it was sent behind (a `412` at the earlier one's start).
@@ -704,13 +703,12 @@ impl Batcher {
             }
             linger_at = deadline;
             tokio::select! {
-                // While no batch can be sent, records wait in the channel
-                // (at most a batch of them) rather than wake the task one
-                // by one; they are taken when an answer frees a place.
-                taken = inbox.recv_many(&mut commands, COMMANDS_PER_WAKE),
-                    if !dropped && in_flight.len() < self.window => {
+                taken = inbox.recv_many(&mut commands, COMMANDS_PER_WAKE), if !dropped => {
                     for command in commands.drain(..) {
-                        self.take(command);
+                        match command {
+                            Command::Submit(pending) => self.push(pending),
+                            Command::Flush(done) => self.flush(done),
+                        }
                     }
                     // None taken: every sender is gone.
                     if taken == 0 {
@@ -723,27 +721,12 @@ impl Batcher {
                     if let Some(again) = self.settle(sent, outcome) {
                         in_flight.push_back(self.send(&appender, again));
                     }
-                    // What waited in the channel joins the batches before
-                    // the next one is sent.
-                    for _ in 0..COMMANDS_PER_WAKE {
-                        match inbox.try_recv() {
-                            Ok(command) => self.take(command),
-                            Err(_) => break,
-                        }
-                    }
                     if let Some(why) = &self.stopped {
                         let _ = ended.set(why.clone());
                     }
                     self.answer_flushes();
                 }
             }
-        }
-    }
-
-    fn take(&mut self, command: Command) {
-        match command {
-            Command::Submit(pending) => self.push(pending),
-            Command::Flush(done) => self.flush(done),
         }
     }
 
