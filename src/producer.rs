@@ -16,8 +16,9 @@
 //! that arrives too early fails its condition at an earlier batch's start,
 //! and is sent again), the layer retries attempts that may have acted, and
 //! a `412` whose tail is at this batch's end (or a later batch's of its
-//! own) after such an attempt means that attempt appended it. Results are
-//! settled in the order batches were sent ([`FuturesOrdered`]).
+//! own) after such an attempt, of this send or an earlier one, means the
+//! batch was appended. Answers are taken in the order batches were sent
+//! ([`FuturesOrdered`]); a batch sent again goes behind those in flight.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
@@ -183,6 +184,13 @@ impl ProducerConfig {
         }
         if self.max_in_flight == 0 {
             return Err(Error::argument("max_in_flight must be at least 1"));
+        }
+        if self.max_unacked_bytes > Semaphore::MAX_PERMITS {
+            return Err(Error::argument(format!(
+                "max_unacked_bytes must be at most {}, not {}",
+                Semaphore::MAX_PERMITS,
+                self.max_unacked_bytes
+            )));
         }
         if self.max_unacked_bytes < MAX_BATCH_BYTES {
             return Err(Error::argument(format!(
@@ -561,6 +569,8 @@ struct Sent {
     /// have arrived first.
     behind: bool,
     resends: u32,
+    /// Whether an attempt of any send so far may have appended it.
+    uncertain: bool,
 }
 
 /// An append's failure: the last attempt's error, and whether an earlier
@@ -683,7 +693,13 @@ impl Batcher {
         let mut linger = std::pin::pin!(tokio::time::sleep_until(Instant::now()));
         let mut linger_at = None;
         loop {
-            while in_flight.len() < self.window && self.stopped.is_none() {
+            if !dropped && inbox.is_closed() {
+                // Dropped while the task was busy: nothing more is sent.
+                dropped = true;
+                self.drain(&mut inbox);
+                self.fail_unsent(&NotSent::Dropped);
+            }
+            while !dropped && in_flight.len() < self.window && self.stopped.is_none() {
                 let Some(batch) = self.next_batch(Instant::now()) else {
                     break;
                 };
@@ -691,13 +707,22 @@ impl Batcher {
                 in_flight.push_back(self.send(&appender, sent));
             }
             if (dropped || self.stopped.is_some()) && in_flight.is_empty() {
+                // What a racing `submit` put in the channel is not sent.
+                inbox.close();
+                self.drain(&mut inbox);
+                let why = match self.stopped {
+                    Some(_) => NotSent::EarlierBatchFailed,
+                    None => NotSent::Dropped,
+                };
+                self.fail_unsent(&why);
+                self.answer_flushes();
                 return;
             }
             // The open batch's linger matters only when it could be sent:
             // an answer is the next moment to send otherwise.
             let deadline = (self.open.opened)
                 .filter(|_| in_flight.len() < self.window && self.stopped.is_none())
-                .map(|opened| opened + self.linger);
+                .and_then(|opened| opened.checked_add(self.linger));
             if let Some(at) = deadline.filter(|at| linger_at != Some(*at)) {
                 linger.as_mut().reset(at);
             }
@@ -726,6 +751,16 @@ impl Batcher {
                     }
                     self.answer_flushes();
                 }
+            }
+        }
+    }
+
+    /// Takes every command left in the channel.
+    fn drain(&mut self, inbox: &mut mpsc::Receiver<Command>) {
+        while let Ok(command) = inbox.try_recv() {
+            match command {
+                Command::Submit(pending) => self.push(pending),
+                Command::Flush(done) => self.flush(done),
             }
         }
     }
@@ -768,17 +803,13 @@ impl Batcher {
     /// Answers `done` once every batch holding a record submitted so far is
     /// settled.
     fn flush(&mut self, done: oneshot::Sender<Result<(), ProducerError>>) {
-        if let Some(why) = &self.stopped {
-            let _ = done.send(Err(why.clone()));
-            return;
-        }
         self.seal();
         self.flushes.push((self.sealed, done));
         self.answer_flushes();
     }
 
-    /// Answers the flushes whose batches are all settled, and all of them
-    /// once the producer has stopped.
+    /// Answers the flushes whose batches are all settled: with the failure
+    /// that stopped the producer, once one has.
     fn answer_flushes(&mut self) {
         let unsettled = (self.in_flight.first().copied())
             .or_else(|| self.full.front().map(|batch| batch.id))
@@ -786,7 +817,7 @@ impl Batcher {
         let stopped = self.stopped.clone();
         let (done, waiting) = std::mem::take(&mut self.flushes)
             .into_iter()
-            .partition(|(through, _)| *through <= unsettled || stopped.is_some());
+            .partition(|(through, _)| *through <= unsettled);
         self.flushes = waiting;
         for (_, flushed) in done {
             let _ = flushed.send(stopped.clone().map_or(Ok(()), Err));
@@ -796,7 +827,9 @@ impl Batcher {
     /// The batch to send now, if any: a full one, else the open one once
     /// its linger has passed or a flush waits for it (flushes seal it).
     fn next_batch(&mut self, now: Instant) -> Option<Batch> {
-        let lingered = (self.open.opened).is_some_and(|opened| opened + self.linger <= now);
+        let lingered = (self.open.opened)
+            .and_then(|opened| opened.checked_add(self.linger))
+            .is_some_and(|at| at <= now);
         if self.full.is_empty() && lingered {
             self.seal();
         }
@@ -811,7 +844,9 @@ impl Batcher {
             .unzip();
         let start = self.position;
         if let Some(position) = &mut self.position {
-            *position += records.len() as u64;
+            // S2's sequence numbers end long before u64's: a position
+            // past them would only fail its condition.
+            *position = position.saturating_add(records.len() as u64);
         }
         Sent {
             id: batch.id,
@@ -820,6 +855,7 @@ impl Batcher {
             waiting,
             behind: false,
             resends: 0,
+            uncertain: false,
         }
     }
 
@@ -849,13 +885,15 @@ impl Batcher {
             }
             Err(rejection) => rejection,
         };
+        // An earlier send's attempt may have acted as well as this one's.
+        sent.uncertain |= rejection.uncertain;
         if let (Some(start), Some(tail)) = (sent.start, reported_tail(&rejection.error)) {
-            let end = start + sent.waiting.len() as u64;
+            let end = start.saturating_add(sent.waiting.len() as u64);
             // The tail at this batch's end, or past it at a later batch
             // sent after it (which could only follow this one), after an
             // attempt that may have appended it: that attempt did.
             let furthest = self.position.unwrap_or(end);
-            if rejection.uncertain && (end..=furthest).contains(&tail) {
+            if sent.uncertain && (end..=furthest).contains(&tail) {
                 tracing::debug!(start, end, "batch found appended by an earlier attempt");
                 self.acknowledge(sent.waiting, BatchAck::FoundAppended { start, end });
                 return None;
@@ -873,7 +911,7 @@ impl Batcher {
         }
         let why = ProducerError::Append {
             error: Arc::new(rejection.error),
-            indefinite: rejection.uncertain,
+            indefinite: sent.uncertain,
         };
         for waiting in sent.waiting {
             let _ = waiting.ack.send(Err(why.clone()));

@@ -183,6 +183,8 @@ mod scripted {
             ProducerConfig::new().max_batch_records(0),
             ProducerConfig::new().max_batch_bytes(s2_openapi::MAX_BATCH_BYTES + 1),
             ProducerConfig::new().max_unacked_bytes(1000),
+            ProducerConfig::new().max_unacked_bytes(usize::MAX),
+            ProducerConfig::new().max_in_flight(0),
         ] {
             let err = basin.producer("s", config).await.unwrap_err();
             assert!(err.is_invalid_input(), "{err}");
@@ -192,6 +194,18 @@ mod scripted {
         let too_big = "x".repeat(s2_openapi::MAX_BATCH_BYTES);
         let err = producer.submit(record(&too_big)).await.unwrap_err();
         assert!(matches!(err, ProducerError::Invalid(_)), "{err:?}");
+        // A linger past what a clock holds never ends a batch by itself,
+        // and takes nothing down with it.
+        let producer = (basin.producer("s", ProducerConfig::new().linger(Duration::MAX)))
+            .await
+            .unwrap();
+        let ticket = producer.submit(record("a")).await.unwrap();
+        drop(producer);
+        let err = ticket.await.unwrap_err();
+        assert!(
+            matches!(err, ProducerError::NotSent(NotSent::Dropped)),
+            "{err:?}"
+        );
         assert_eq!(server.attempts(), 0);
     }
 }
