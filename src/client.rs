@@ -15,7 +15,7 @@ use crate::config::ClientBuilder;
 use crate::error::{Error, ErrorCode};
 use crate::generated;
 use crate::id::AccessTokenId;
-use crate::layer::{ERROR_BODY_LIMIT, RequestLayer, read_capped};
+use crate::layer::{ERROR_BODY_LIMIT, RequestLayer, read_capped, reporting_client};
 use crate::live::{LiveEvent, LiveRead};
 use crate::rate_limit::RunLimiter;
 
@@ -213,10 +213,7 @@ impl Client {
     async fn revoke_checked(&self, id: AccessTokenId) -> Result<Revoked, Error> {
         // A client of its own for this call, whose layer reports what it
         // saw: the attempts, and whether an earlier one may have revoked.
-        let shared = &self.inner.generated;
-        let (layer, report) = shared.inner.reporting();
-        let generated =
-            generated::Client::new_with_client(&shared.baseurl, shared.client.clone(), layer);
+        let (generated, report) = reporting_client(&self.inner.generated);
         // Boxed: the generated call's future is large.
         let result = Box::pin(
             generated
@@ -225,9 +222,7 @@ impl Client {
                 .send(),
         )
         .await;
-        let report = *report
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let report = report.get();
         let revoked = |status, confirmation| Revoked {
             id,
             status,

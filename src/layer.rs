@@ -216,13 +216,13 @@ impl RequestLayer {
     /// left in: what the layer learned that progenitor's result does not
     /// carry (the attempts made, whether an earlier one may have taken
     /// effect).
-    pub(crate) fn reporting(&self) -> (Self, Arc<Mutex<CallReport>>) {
+    fn reporting(&self) -> (Self, ReportSlot) {
         let report = Arc::new(Mutex::new(CallReport::default()));
         let layer = Self {
             report: Some(Arc::clone(&report)),
             ..self.clone()
         };
-        (layer, report)
+        (layer, ReportSlot(report))
     }
 
     /// The retry policy.
@@ -744,10 +744,7 @@ async fn failed(response: reqwest::Response) -> Failed {
 
 /// The response with its whole body read into memory.
 async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
-    let (mut parts, ()) = http::Response::new(()).into_parts();
-    parts.status = response.status();
-    parts.version = response.version();
-    parts.headers = std::mem::take(response.headers_mut());
+    let parts = take_head(&mut response);
     let body = response.bytes().await?;
     let whole = http::Response::from_parts(parts, reqwest::Body::from(body));
     Ok(reqwest::Response::from(whole))
@@ -770,12 +767,18 @@ pub(crate) async fn read_capped(
             None => break,
         }
     }
+    let mut parts = take_head(&mut response);
+    parts.headers.remove(reqwest::header::CONTENT_LENGTH);
+    Ok((parts, body))
+}
+
+/// The response's head (status, version, headers), its headers taken.
+fn take_head(response: &mut reqwest::Response) -> http::response::Parts {
     let (mut parts, ()) = http::Response::new(()).into_parts();
     parts.status = response.status();
     parts.version = response.version();
     parts.headers = std::mem::take(response.headers_mut());
-    parts.headers.remove(reqwest::header::CONTENT_LENGTH);
-    Ok((parts, body))
+    parts
 }
 
 /// A copy of `request` for a retry; `None` for a streaming body, which
@@ -850,6 +853,25 @@ fn fresh_request_token() -> HeaderValue {
     let token = format!("{:032x}", fastrand::u128(..));
     // Hex digits are always a valid header value.
     HeaderValue::from_str(&token).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// A copy of `client` for one call (same pool, base URL and layer), and
+/// the slot where that call leaves its [`CallReport`]: for the crate's
+/// own methods that read what progenitor's result does not carry.
+pub(crate) fn reporting_client(client: &generated::Client) -> (generated::Client, ReportSlot) {
+    let (layer, report) = client.inner.reporting();
+    let client = generated::Client::new_with_client(&client.baseurl, client.client.clone(), layer);
+    (client, report)
+}
+
+/// Where a call made through [`reporting_client`] leaves its report.
+pub(crate) struct ReportSlot(Arc<Mutex<CallReport>>);
+
+impl ReportSlot {
+    /// The report of the call made, once it has ended.
+    pub(crate) fn get(&self) -> CallReport {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// What the layer saw of one call beyond progenitor's result, for the

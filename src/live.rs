@@ -39,8 +39,7 @@ use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::error::{ApiError, Error, InvalidBody};
-use crate::error::GaveUp;
+use crate::error::{ApiError, Error, GaveUp, InvalidBody};
 use crate::retry::RetryPolicy;
 
 /// How long a live read waits for an event (a `ping` at least) before it

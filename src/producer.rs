@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -32,7 +32,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::generated::{self, types};
+use crate::layer::reporting_client;
+use crate::generated::{self, DeclaredError, types};
 
 /// Most records in one append (S2's `RECORD_BATCH_MAX`, crate `s2-common`).
 pub const MAX_BATCH_RECORDS: usize = 1000;
@@ -227,8 +228,6 @@ impl ProducerConfig {
 pub struct Producer {
     commands: mpsc::Sender<Command>,
     unacked: Arc<Semaphore>,
-    max_batch_bytes: usize,
-    max_unacked_bytes: usize,
     /// Why the producer stopped, once it has.
     ended: Arc<OnceLock<ProducerError>>,
 }
@@ -275,8 +274,6 @@ impl Producer {
         Ok(Self {
             commands,
             unacked: Arc::new(Semaphore::new(config.max_unacked_bytes)),
-            max_batch_bytes: config.max_batch_bytes.max(MAX_BATCH_BYTES),
-            max_unacked_bytes: config.max_unacked_bytes,
             ended,
         })
     }
@@ -292,7 +289,9 @@ impl Producer {
     /// [`ProducerError::NotSent`] once the producer has stopped.
     pub async fn submit(&self, record: types::AppendRecord) -> Result<Ticket, ProducerError> {
         let size = record.metered_size();
-        if size > self.max_batch_bytes || size > self.max_unacked_bytes {
+        // Larger than a batch, it could never be sent (nor fit the bound on
+        // unacknowledged bytes, which is at least a batch).
+        if size > MAX_BATCH_BYTES {
             return Err(ProducerError::Invalid(format!(
                 "a record of {size} metered bytes is larger than S2 appends ({MAX_BATCH_BYTES})"
             )));
@@ -506,7 +505,10 @@ pub enum NotSent {
 /// The failed condition of an append refused with `412`.
 fn condition(error: &Error) -> Option<types::AppendConditionFailed> {
     match error {
-        Error::Api(answer) if answer.status().as_u16() == 412 => answer.decode().ok(),
+        Error::Api(answer) => match answer.declared()? {
+            DeclaredError::AppendConditionFailed(condition) => Some(condition),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -596,12 +598,7 @@ impl Appender {
         match_seq_num: Option<u64>,
     ) -> Result<types::AppendAck, Rejection> {
         let count = records.len() as u64;
-        let (layer, report) = self.client.inner.reporting();
-        let client = generated::Client::new_with_client(
-            &self.client.baseurl,
-            self.client.client.clone(),
-            layer,
-        );
+        let (client, report) = reporting_client(&self.client);
         let input = types::AppendInput {
             fencing_token: self.fencing_token.clone(),
             match_seq_num,
@@ -610,7 +607,7 @@ impl Appender {
         let result = (client.append().stream(self.stream.clone()).body(input))
             .send()
             .await;
-        let uncertain = report.lock().unwrap_or_else(PoisonError::into_inner).uncertain;
+        let uncertain = report.get().uncertain;
         let error = match result {
             Ok(answer) => {
                 let ack = answer.into_inner();
@@ -730,10 +727,7 @@ impl Batcher {
             tokio::select! {
                 taken = inbox.recv_many(&mut commands, COMMANDS_PER_WAKE), if !dropped => {
                     for command in commands.drain(..) {
-                        match command {
-                            Command::Submit(pending) => self.push(pending),
-                            Command::Flush(done) => self.flush(done),
-                        }
+                        self.take(command);
                     }
                     // None taken: every sender is gone.
                     if taken == 0 {
@@ -758,10 +752,14 @@ impl Batcher {
     /// Takes every command left in the channel.
     fn drain(&mut self, inbox: &mut mpsc::Receiver<Command>) {
         while let Ok(command) = inbox.try_recv() {
-            match command {
-                Command::Submit(pending) => self.push(pending),
-                Command::Flush(done) => self.flush(done),
-            }
+            self.take(command);
+        }
+    }
+
+    fn take(&mut self, command: Command) {
+        match command {
+            Command::Submit(pending) => self.push(pending),
+            Command::Flush(done) => self.flush(done),
         }
     }
 
