@@ -3,9 +3,11 @@
 //! goes to `OUT_DIR`, and the build reruns when the spec changes, so
 //! editing the YAML and rebuilding is all it takes to follow the spec.
 //!
-//! When the spec lacks what the hand-written wrapper needs, the build stops
-//! with one line saying what is missing, unless `S2_OPENAPI_GENERATED_ONLY=1`
-//! asks for the generated bindings alone.
+//! When the spec lacks what the hand-written wrapper needs (S2's
+//! `ErrorInfo`), the build stops with one line saying what is missing,
+//! unless `S2_OPENAPI_GENERATED_ONLY=1` asks for the generated bindings
+//! alone. Without `revoke_access_token`, the wrapper builds without what
+//! revokes access tokens, and a warning says so.
 
 use std::path::PathBuf;
 
@@ -17,6 +19,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=S2_OPENAPI_SPEC");
     println!("cargo::rerun-if-env-changed=S2_OPENAPI_GENERATED_ONLY");
     println!("cargo::rustc-check-cfg=cfg(s2_openapi_wrapper)");
+    println!("cargo::rustc-check-cfg=cfg(s2_openapi_revoke)");
     println!("cargo::rustc-check-cfg=cfg(s2_operation, values(any()))");
 
     // An absolute S2_OPENAPI_SPEC is used as is; a relative one is taken
@@ -66,7 +69,19 @@ fn main() {
         }
     }
     match generated.wrapper_support {
-        Ok(()) => println!("cargo::rustc-cfg=s2_openapi_wrapper"),
+        Ok(()) => {
+            println!("cargo::rustc-cfg=s2_openapi_wrapper");
+            // Revoking access tokens follows the spec too: without its
+            // operation, the rest of the wrapper builds, and says so.
+            match &generated.revoke_support {
+                Ok(()) => println!("cargo::rustc-cfg=s2_openapi_revoke"),
+                Err(missing) => println!(
+                    "cargo::warning=no revoke methods, bulk revocation, s2-revoke or local server \
+                     ({spec_name}: {})",
+                    one_line(missing)
+                ),
+            }
+        }
         Err(missing) if generated_only() => println!(
             "cargo::warning=building the generated bindings only ({spec_name}: {})",
             one_line(&missing)

@@ -16,7 +16,8 @@ use hashbrown::hash_table::Entry;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{Client, Revoked};
+use crate::client::Client;
+use crate::revoke::Revoked;
 use crate::error::{Error, ErrorCode};
 use crate::id::{AccessTokenId, InvalidId};
 use crate::rate_limit::RunLimiter;

@@ -5,12 +5,13 @@
 //! place S2's `ErrorInfo` body is read, for the request layer's retry
 //! decisions and for the error a caller gets alike.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use reqwest::StatusCode;
 
+#[cfg(s2_openapi_revoke)]
 use crate::id::InvalidId;
+use crate::types::ErrorInfo;
 
 /// At most this much of a body is kept in an error's message.
 const EXCERPT_CHARS: usize = 512;
@@ -198,6 +199,7 @@ impl Error {
     }
 }
 
+#[cfg(s2_openapi_revoke)]
 impl From<InvalidId> for Error {
     fn from(e: InvalidId) -> Self {
         Self::Invalid(InvalidInput::Id(e))
@@ -212,6 +214,7 @@ pub enum InvalidInput {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// An access token id S2 would refuse, or that cannot be sent safely.
+    #[cfg(s2_openapi_revoke)]
     #[error(transparent)]
     Id(InvalidId),
     /// A parameter breaks S2's rules or the spec's (the generated
@@ -335,17 +338,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Reads an answer's body: S2's `ErrorInfo` (`{"code", "message"}`)
-    /// when it is one, else JSON, else text. The one place `ErrorInfo` is
-    /// read.
+    /// Reads an answer's body: the spec's [`ErrorInfo`] (`{"code",
+    /// "message"}`) when it is one, else JSON, else text. The one place
+    /// `ErrorInfo` is read.
     pub(crate) fn from_body(status: StatusCode, location: Option<String>, body: &[u8]) -> Self {
-        #[derive(serde::Deserialize)]
-        struct ErrorInfo<'a> {
-            #[serde(borrow)]
-            code: Cow<'a, str>,
-            #[serde(default)]
-            message: String,
-        }
         let (code, message, json) = if let Ok(info) = serde_json::from_slice::<ErrorInfo>(body) {
             (Some(ErrorCode::from(&*info.code)), info.message, None)
         } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {

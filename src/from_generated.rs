@@ -98,4 +98,3 @@ mod sealed {
     }
 }
 
-include!(concat!(env!("OUT_DIR"), "/calls.rs"));

@@ -102,4 +102,3 @@ pub trait CursorList<'a>: Sized + Send + 'a {
     }
 }
 
-include!(concat!(env!("OUT_DIR"), "/lists.rs"));

@@ -485,7 +485,6 @@ fn decode<T: DeserializeOwned>(data: &str) -> Result<T, Error> {
     serde_json::from_str(data).map_err(|e| Error::InvalidBody(InvalidBody::new(data.as_bytes(), e)))
 }
 
-include!(concat!(env!("OUT_DIR"), "/live_reads.rs"));
 
 #[cfg(test)]
 mod tests {

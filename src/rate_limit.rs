@@ -205,6 +205,8 @@ pub(crate) struct RunLimiter {
 }
 
 impl RunLimiter {
+    /// A bulk revocation's limiter: only bulk runs make one.
+    #[cfg(s2_openapi_revoke)]
     pub(crate) fn new(stop: CancellationToken) -> Self {
         Self {
             limiter: RateLimiter::default(),

@@ -233,9 +233,6 @@ impl crate::types::AppendRecord {
     }
 }
 
-// `From<(name, value)>` for the spec's header type: `("name", "value").into()`.
-include!(concat!(env!("OUT_DIR"), "/records.rs"));
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

@@ -10,7 +10,11 @@
 //!   what the crate derives from their shapes: a list as a stream, a live
 //!   read, record data as bytes.
 //!
-//! Both build with this workspace's `Cargo.lock` and target directory, so
+//! - built from an S2 spec without access-token operations, the wrapper
+//!   is there all the same: an application creates a stream, appends and
+//!   reads through the crate, against s2-lite.
+//!
+//! All build with this workspace's `Cargo.lock` and target directory, so
 //! they compile little beyond this crate after the first.
 
 // Test helpers unwrap: a failure there is a test failure.
@@ -98,19 +102,13 @@ fn an_operation_added_to_the_vendored_yaml_is_callable_after_a_build() {
     std::fs::write(
         app.join("Cargo.toml"),
         "[package]\nname = \"edited-spec-app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
-         publish = false\n\n[dependencies]\ns2-openapi = { path = \"../s2-openapi\" }\n\n[workspace]\n",
+         publish = false\n\n[dependencies]\ns2-openapi = { path = \"../s2-openapi\", features = [\"full-spec\"] }\n\n[workspace]\n",
     )
     .unwrap();
-    let call = |operation: &str| {
-        format!(
-            "fn main() {{\n    let client = s2_openapi::generated::Client::new_with_client(\n        \
-             \"http://127.0.0.1:9\", Default::default(), Default::default());\n    \
-             let _request = client.{operation}();\n}}\n"
-        )
-    };
-
-    // Built once as it comes, so that the edit below is a change.
-    std::fs::write(app.join("src/main.rs"), call("revoke_access_token")).unwrap();
+    // Built once as it comes, whatever spec is vendored, so that the edit
+    // below is a change.
+    let first = "fn main() {\n    assert!(!s2_openapi::spec::OPERATIONS.is_empty());\n}\n";
+    std::fs::write(app.join("src/main.rs"), first).unwrap();
     assert_built(&build_app(&app, None));
 
     // New operations in the vendored YAML, and nothing else: a plain one,
@@ -227,4 +225,109 @@ fn copy_all(from: &Path, to: &Path) {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(from, to).unwrap();
     }
+}
+
+/// S2's newest spec in `../shared/openapi/upstream` without its
+/// access-token operations.
+fn spec_without_access_tokens() -> PathBuf {
+    let upstream = root().join("../shared/openapi/upstream");
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(&upstream)
+        .unwrap_or_else(|e| panic!("{}: {e}", upstream.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    specs.sort();
+    let newest = specs.last().expect("no spec in ../shared/openapi/upstream");
+    let mut doc = s2_openapi_codegen::load::load(newest).unwrap();
+    let paths = doc["paths"].as_object_mut().unwrap();
+    paths.retain(|path, _| !path.starts_with("/access-tokens"));
+    assert!(!paths.is_empty());
+    let spec = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-access-tokens.json");
+    std::fs::write(&spec, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    spec
+}
+
+/// An application of streams and records, as the README shows them.
+const STREAMS_APP: &str = r#"use s2_openapi::{Client, ProducerConfig, types};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let endpoint = std::env::args().nth(1).ok_or("usage: app <endpoint>")?;
+    let client = Client::builder()
+        .access_token("token")
+        .endpoint(&endpoint)
+        .build()?;
+    let request = types::builder::CreateBasinRequest::default().basin("no-tokens");
+    client.generated().create_basin().body(request).await?;
+    let basin = client.basin("no-tokens")?;
+    let request = types::builder::CreateStreamRequest::default().stream("notes");
+    basin.generated().create_stream().body(request).await?;
+
+    let producer = basin.producer("notes", ProducerConfig::new()).await?;
+    let mut tickets = Vec::new();
+    for note in ["first", "second", "third"] {
+        tickets.push(producer.submit(types::AppendRecord::new(note)).await?);
+    }
+    producer.close().await?;
+    for ticket in tickets {
+        println!("appended at {}", ticket.await?.seq_num);
+    }
+
+    let batch = basin.generated().read().stream("notes").seq_num(0u64).await?;
+    for record in batch.records {
+        let body = record.body.unwrap_or_default();
+        println!("read {} {}", record.seq_num, String::from_utf8_lossy(&body));
+    }
+    Ok(())
+}
+"#;
+
+#[tokio::test]
+#[ignore = "needs s2-lite (S2_LITE_BIN) and ../shared/openapi/upstream; run with --include-ignored"]
+async fn without_access_token_operations_an_application_writes_and_reads_streams() {
+    let spec = spec_without_access_tokens();
+    let app = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("streams-app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"streams-app\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
+             publish = false\n\n[dependencies]\n\
+             s2-openapi = {{ path = {:?}, features = [\"full-spec\"] }}\n\
+             tokio = {{ version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }}\n\n\
+             [workspace]\n",
+            root()
+        ),
+    )
+    .unwrap();
+    std::fs::write(app.join("src/main.rs"), STREAMS_APP).unwrap();
+    let build = build_app(&app, Some(spec.to_str().unwrap()));
+    assert_built(&build);
+    // One line says what is left out, and why.
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("no revoke methods"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].contains("bulk revocation, s2-revoke or local server")
+            && said[0].contains("no `DELETE /access-tokens/{id}` operation"),
+        "{stderr}"
+    );
+
+    let s2 = support::s2_lite::S2Lite::start().await;
+    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apps/debug/streams-app");
+    let run = Command::new(binary).arg(&s2.endpoint).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "appended at 0\nappended at 1\nappended at 2\n\
+         read 0 first\nread 1 second\nread 2 third\n"
+    );
 }

@@ -95,24 +95,24 @@ pub fn render(calls: &[Call]) -> String {
         };
         let _ = write!(
             code,
-            "/// `{id}`, awaited: its success value, or the crate's [`Error`].\n\
+            "/// `{id}`, awaited: its success value, or the crate's [`Error`](crate::Error).\n\
              impl<'a> ::std::future::IntoFuture for crate::generated::builder::{builder}<'a> {{\n\
-             \x20   type Output = Result<{output}, Error>;\n\
+             \x20   type Output = Result<{output}, crate::error::Error>;\n\
              \x20   type IntoFuture = ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Self::Output> + Send + 'a>>;\n\
              \x20   fn into_future(self) -> Self::IntoFuture {{\n\
              \x20       Box::pin(async move {{\n\
              \x20           self.send()\n\
              \x20               .await\n\
              \x20               .map(progenitor_client::ResponseValue::into_inner)\n\
-             \x20               .map_err(Error::from)\n\
+             \x20               .map_err(crate::error::Error::from)\n\
              \x20       }})\n\
              \x20   }}\n\
              }}\n\
              impl<'a> crate::generated::builder::{builder}<'a> {{\n\
              \x20   /// Sends `{id}`: the response (its status, headers and value), or the\n\
-             \x20   /// crate's [`Error`], as awaiting the builder gives it.\n\
-             \x20   pub async fn response(self) -> Result<progenitor_client::ResponseValue<{output}>, Error> {{\n\
-             \x20       self.send().await.map_err(Error::from)\n\
+             \x20   /// crate's [`Error`](crate::Error), as awaiting the builder gives it.\n\
+             \x20   pub async fn response(self) -> Result<progenitor_client::ResponseValue<{output}>, crate::error::Error> {{\n\
+             \x20       self.send().await.map_err(crate::error::Error::from)\n\
              \x20   }}\n\
              }}\n",
             id = call.id,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::requirements::check_wrapper_requirements;
+use crate::requirements::{check_revoke_requirements, check_wrapper_requirements};
 use crate::{CodegenError, load, lower, validate};
 
 /// Facts about the spec that the wrapper needs at compile time.
@@ -29,9 +29,13 @@ pub struct Generated {
     pub info: SpecInfo,
     /// One line per operation-level rewrite made by the lowering.
     pub notes: Vec<String>,
-    /// `Ok` when the spec offers what the hand-written wrapper needs, else
-    /// what is missing.
+    /// `Ok` when the spec offers what the hand-written wrapper needs (its
+    /// `ErrorInfo`), else what is missing.
     pub wrapper_support: Result<(), String>,
+    /// `Ok` when the spec has the `revoke_access_token` that the revoke
+    /// methods, bulk revocation, `s2-revoke` and the local server call,
+    /// else what is missing.
+    pub revoke_support: Result<(), String>,
     /// The API surface of the lowered spec.
     pub surface: crate::surface::Surface,
     /// The spec's operation ids, for `cfg(s2_operation = "...")`.
@@ -125,6 +129,7 @@ pub fn generate(path: &Path) -> Result<Generated, CodegenError> {
 pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     validate::validate(&doc)?;
     let wrapper_support = check_wrapper_requirements(&doc);
+    let revoke_support = check_revoke_requirements(&doc);
     let info = spec_info(&doc)?;
     // Before lowering keeps one media type per response.
     let mut live_doc = crate::live::spec(&doc);
@@ -209,6 +214,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         info,
         notes,
         wrapper_support,
+        revoke_support,
         surface,
         operation_ids,
         operations,
@@ -337,6 +343,7 @@ mod tests {
         assert!(g.client_code.starts_with("// @generated"));
         assert_eq!(g.info.version, "9.9.9");
         assert!(g.wrapper_support.is_err());
+        assert!(g.revoke_support.is_err());
         let info = g.spec_info_code();
         assert!(
             info.contains(r#"Some("https://example.test/v1")"#),

@@ -163,11 +163,11 @@ pub fn render(operations: &[CursorOperation], types: &BTreeSet<String>) -> (Stri
         let _ = write!(
             code,
             "/// `{id}`, page by page after each page's last `{cursor}`.\n\
-             impl<'a> CursorList<'a> for crate::generated::builder::{builder}<'a> {{\n\
+             impl<'a> crate::list::CursorList<'a> for crate::generated::builder::{builder}<'a> {{\n\
              \x20   type Page = crate::generated::types::{page};\n\
              \x20   type Item = crate::generated::types::{item};\n\
              \x20   fn after(self, cursor: String) -> Self {{ self.start_after(cursor) }}\n\
-             \x20   async fn fetch(self) -> Result<Self::Page, Error> {{\n\
+             \x20   async fn fetch(self) -> Result<Self::Page, crate::error::Error> {{\n\
              \x20       Ok(self.send().await?.into_inner())\n\
              \x20   }}\n\
              \x20   fn items_of(page: &Self::Page) -> &[Self::Item] {{ &page.{items} }}\n\

@@ -205,12 +205,12 @@ pub fn render(
         let _ = write!(
             code,
             "/// `{id}` as Server-Sent Events: `{event}` events, resumed after the last.\n\
-             impl<'a> LiveRead<'a> for crate::generated::live::builder::{builder}<'a> {{\n\
+             impl<'a> crate::live::LiveRead<'a> for crate::generated::live::builder::{builder}<'a> {{\n\
              \x20   type Data = crate::generated::types::{data};\n\
              \x20   type Ping = {ping};\n\
              \x20   const DATA_EVENT: &'static str = {event:?};\n\
              \x20   fn resume_after(self, last_event_id: String) -> Self {{ self.last_event_id(last_event_id) }}\n\
-             \x20   async fn connect(self) -> Result<ResponseValue<ByteStream>, Error> {{\n\
+             \x20   async fn connect(self) -> Result<progenitor_client::ResponseValue<progenitor_client::ByteStream>, crate::error::Error> {{\n\
              \x20       Ok(self.send().await?)\n\
              \x20   }}\n\
              }}\n",

@@ -81,6 +81,33 @@ fn main() -> ExitCode {
     })
 }
 
+/// The spec text to vendor: `text` itself unless `spec` is JSON, which is
+/// written as YAML, checked to say the same document.
+fn as_yaml(spec: &Path, text: String) -> Result<String, CodegenError> {
+    let is_json = spec
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    if !is_json {
+        return Ok(text);
+    }
+    let parse_error = |message: String| CodegenError::Parse {
+        path: spec.to_owned(),
+        message,
+    };
+    // Through YAML's own value, whose mappings keep the document's order.
+    let document: serde_yaml_ng::Value =
+        serde_json::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
+    let yaml = serde_yaml_ng::to_string(&document)
+        .map_err(|e| parse_error(format!("cannot be written as YAML: {e}")))?;
+    let json = load::parse(&text, true).map_err(parse_error)?;
+    if load::parse(&yaml, false).as_ref() != Ok(&json) {
+        return Err(parse_error(
+            "its YAML form does not read back as the same document".to_owned(),
+        ));
+    }
+    Ok(yaml)
+}
+
 fn vendored(root: &Path) -> PathBuf {
     root.join(VENDORED)
 }
@@ -125,12 +152,15 @@ fn check(root: &Path) -> Result<ExitCode, CodegenError> {
 
 fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
     // Everything is checked before anything is written, and the new spec
-    // as the build will read it: its bytes become `openapi/s2.yaml`, read
-    // as YAML (which refuses, say, a key given twice that JSON lets pass).
+    // as the build will read it: the YAML that becomes `openapi/s2.yaml`
+    // (a YAML spec's own bytes; a JSON one converted, keys in their order),
+    // read as YAML (which refuses, say, a key given twice that JSON lets
+    // pass).
     let text = std::fs::read_to_string(spec).map_err(|source| CodegenError::Read {
         path: spec.to_owned(),
         source,
     })?;
+    let text = as_yaml(spec, text)?;
     let as_vendored = load::parse(&text, false).map_err(|message| CodegenError::Parse {
         path: spec.to_owned(),
         message: format!("read as {VENDORED} will be: {message}"),
@@ -184,6 +214,12 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
     );
     if let Some(feature) = s2_openapi_codegen::missing_feature(&new.needs, |_| false) {
         println!("note: the generated types of this spec need {feature}");
+    }
+    if let (Ok(()), Err(missing)) = (&new.wrapper_support, &new.revoke_support) {
+        println!(
+            "note: no revoking access tokens ({missing}): the revoke methods, bulk revocation, \
+             s2-revoke and the local server are left out of the build"
+        );
     }
     match &new.wrapper_support {
         Ok(()) => println!(

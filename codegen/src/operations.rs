@@ -130,12 +130,12 @@ pub fn of(doc: &Value) -> Vec<OperationFacts> {
 pub fn render(operations: &[OperationFacts]) -> String {
     let mut code = String::from(
         "/// What the request layer knows of each operation of the spec, sorted by id.\n\
-         pub const OPERATIONS: &[Operation] = &[\n",
+         pub const OPERATIONS: &[crate::spec::Operation] = &[\n",
     );
     for op in operations {
         let _ = writeln!(
             code,
-            "    Operation {{ id: {:?}, method: {:?}, path: {:?}, takes_request_token: {}, record_format: {}, basin_server: {}, wait_param: {} }},",
+            "    crate::spec::Operation {{ id: {:?}, method: {:?}, path: {:?}, takes_request_token: {}, record_format: {}, basin_server: {}, wait_param: {} }},",
             op.id,
             op.method,
             op.path,

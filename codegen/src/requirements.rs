@@ -1,33 +1,47 @@
 //! What the hand-written wrapper of `s2-openapi` needs from a spec.
 //!
-//! The wrapper calls the generated `revoke_access_token` builder and decodes
-//! its errors as `ErrorInfo { code, message }`. When a spec no longer offers
-//! that, the build should say so in one line rather than fail with type
-//! errors inside the wrapper.
+//! The wrapper (the client, basins, retries, errors, lists, live reads and
+//! writes) reads S2's errors as the spec's `ErrorInfo { code, message }`,
+//! whatever operations the spec has. Revoking access tokens (the revoke
+//! methods, bulk revocation, `s2-revoke` and the local server) needs the
+//! spec's `revoke_access_token` besides. When a spec lacks either, the
+//! build says so in one line rather than failing with type errors inside
+//! the wrapper.
 
 use serde_json::Value;
 
 use crate::surface::resolve;
 
-/// The operation the wrapper wraps.
+/// The operation the revoke methods, bulk revocation and `s2-revoke` call.
 pub const REVOKE_OPERATION_ID: &str = "revoke_access_token";
 
-/// Checks that `doc` (before or after lowering) has a `revoke_access_token`
-/// operation `DELETE /access-tokens/{id}` with an `id` path parameter, no
-/// success body, and every error body an `ErrorInfo` with string `code` and
-/// `message`. Returns what is missing otherwise.
+/// Checks that `doc` (before or after lowering) has an `ErrorInfo` schema
+/// with string `code` and `message` properties, both required: what the
+/// wrapper reads S2's errors with. Returns what is missing otherwise.
 pub fn check_wrapper_requirements(doc: &Value) -> Result<(), String> {
     let error_info = doc
         .pointer("/components/schemas/ErrorInfo")
         .ok_or("no `ErrorInfo` schema")?;
+    let required = error_info.get("required").and_then(Value::as_array);
     for field in ["code", "message"] {
         let ty = error_info
             .pointer(&format!("/properties/{field}/type"))
             .and_then(Value::as_str);
-        if ty != Some("string") {
-            return Err(format!("`ErrorInfo` has no string `{field}` property"));
+        let is_required = required.is_some_and(|r| r.iter().any(|f| f == field));
+        if ty != Some("string") || !is_required {
+            return Err(format!(
+                "`ErrorInfo` has no required string `{field}` property"
+            ));
         }
     }
+    Ok(())
+}
+
+/// Checks that `doc` (before or after lowering) has a `revoke_access_token`
+/// operation `DELETE /access-tokens/{id}` with an `id` path parameter of
+/// type `AccessTokenIdStr`, no success body, and every error body an
+/// `ErrorInfo`. Returns what is missing otherwise.
+pub fn check_revoke_requirements(doc: &Value) -> Result<(), String> {
     let op = doc
         .pointer("/paths/~1access-tokens~1{id}/delete")
         .ok_or("no `DELETE /access-tokens/{id}` operation")?;
@@ -104,7 +118,7 @@ mod tests {
                     "400": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorInfo"}}}}
                 }
             }}},
-            "components": {"schemas": {"ErrorInfo": {"type": "object", "properties": {
+            "components": {"schemas": {"ErrorInfo": {"type": "object", "required": ["code", "message"], "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"}
             }}}}
         })
@@ -113,6 +127,33 @@ mod tests {
     #[test]
     fn the_vendored_shape_is_accepted() {
         check_wrapper_requirements(&doc()).unwrap();
+        check_revoke_requirements(&doc()).unwrap();
+    }
+
+    #[test]
+    fn the_wrapper_needs_error_info_alone() {
+        // No operations at all: the wrapper is still supported, revoking
+        // is not.
+        let mut d = doc();
+        d["paths"] = json!({});
+        check_wrapper_requirements(&d).unwrap();
+        assert!(
+            check_revoke_requirements(&d)
+                .unwrap_err()
+                .contains("DELETE /access-tokens/{id}")
+        );
+        // `ErrorInfo` with an optional or non-string field is not enough:
+        // the generated type would not have the `String` the wrapper reads.
+        for (pointer, value) in [
+            ("/required", json!(["code"])),
+            ("/properties/code/type", json!("integer")),
+        ] {
+            let mut d = doc();
+            *d["components"]["schemas"]["ErrorInfo"]
+                .pointer_mut(pointer)
+                .unwrap() = value;
+            assert!(check_wrapper_requirements(&d).is_err(), "{pointer}");
+        }
     }
 
     #[test]
@@ -122,7 +163,7 @@ mod tests {
         let mut d = doc();
         let path = &mut d["paths"]["/access-tokens/{id}"];
         path["parameters"] = path["delete"]["parameters"].take();
-        check_wrapper_requirements(&d).unwrap();
+        check_revoke_requirements(&d).unwrap();
         // A `$ref` to a shared parameter, on the operation or on its path.
         for on_path in [false, true] {
             let mut d = doc();
@@ -135,12 +176,12 @@ mod tests {
             } else {
                 path["delete"]["parameters"] = shared;
             }
-            check_wrapper_requirements(&d).unwrap();
+            check_revoke_requirements(&d).unwrap();
         }
         // An `id` that is not the path's is not the one.
         let mut d = doc();
         d["paths"]["/access-tokens/{id}"]["delete"]["parameters"][0]["in"] = json!("query");
-        assert!(check_wrapper_requirements(&d).is_err());
+        assert!(check_revoke_requirements(&d).is_err());
     }
 
     #[test]
@@ -159,7 +200,7 @@ mod tests {
         let mut d = doc();
         d["paths"] = json!({"/tokens/{token}": {}});
         assert!(
-            check_wrapper_requirements(&d)
+            check_revoke_requirements(&d)
                 .unwrap_err()
                 .contains("DELETE /access-tokens/{id}")
         );
@@ -168,7 +209,7 @@ mod tests {
         d["paths"]["/access-tokens/{id}"]["delete"]["responses"]["400"]["content"]["application/json"]
             ["schema"] = json!({"$ref": "#/components/schemas/ErrorResponse"});
         assert!(
-            check_wrapper_requirements(&d)
+            check_revoke_requirements(&d)
                 .unwrap_err()
                 .contains("error 400")
         );
@@ -177,7 +218,7 @@ mod tests {
         d["paths"]["/access-tokens/{id}"]["delete"]["responses"]["204"]["content"] =
             json!({"application/json": {"schema": {"type": "object"}}});
         assert!(
-            check_wrapper_requirements(&d)
+            check_revoke_requirements(&d)
                 .unwrap_err()
                 .contains("has a body")
         );

@@ -76,11 +76,38 @@ fn update_says_when_it_has_nothing_to_compare_with() {
 }
 
 #[test]
-fn update_reads_a_json_spec_as_the_build_will_read_it() {
+fn update_vendors_a_json_spec_as_yaml_that_reads_as_the_same_document() {
+    let root = scratch_root("json", "openapi: 3.0.3\n");
+    // Keys out of the usual order, a status code as a key, and a string
+    // that YAML would otherwise read as a number.
+    let json = r#"{"paths": {"/t": {"get": {"operationId": "get_t",
+        "responses": {"204": {"description": "1.0"}}}}},
+        "openapi": "3.0.3", "info": {"title": "b", "version": "1"}}"#;
+    let spec = root.join("new.json");
+    std::fs::write(&spec, json).unwrap();
+    let out = codegen(&root, &["update", spec.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vendored = std::fs::read_to_string(root.join("openapi/s2.yaml")).unwrap();
+    assert!(vendored.starts_with("paths:\n"), "{vendored}");
+    assert_eq!(
+        s2_openapi_codegen::load::parse(&vendored, false).unwrap(),
+        s2_openapi_codegen::load::parse(json, true).unwrap(),
+        "{vendored}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn update_refuses_a_json_spec_with_a_key_given_twice() {
     let before = "openapi: 3.0.3\n";
     let root = scratch_root("json-twice", before);
-    // Valid JSON (the last `title` wins), not valid YAML: the build, which
-    // reads the vendored bytes as YAML, would refuse it.
+    // Valid JSON (the last `title` wins), but not one document: YAML, as
+    // the build reads the vendored spec, refuses it.
     let spec = root.join("new.json");
     std::fs::write(
         &spec,
@@ -91,7 +118,7 @@ fn update_reads_a_json_spec_as_the_build_will_read_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("read as openapi/s2.yaml will be"),
+        stderr.contains("duplicate entry with key \"title\""),
         "{stderr}"
     );
     // Nothing was written.
