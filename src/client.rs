@@ -8,7 +8,6 @@ use futures_util::Stream;
 use url::Url;
 
 use crate::basin::{Basin, BasinName, BasinRouting};
-use crate::config::ClientBuilder;
 use crate::error::Error;
 use crate::generated;
 use crate::layer::RequestLayer;
@@ -19,7 +18,8 @@ use crate::rate_limit::RunLimiter;
 /// A client for S2.
 ///
 /// Cheap to clone: clones share one connection pool. Build one with
-/// [`Client::from_env`] or [`Client::builder`].
+/// [`Client::from_env`] or [`Client::builder`] (in `config.rs`, with the
+/// builder).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -43,17 +43,6 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder with defaults; see [`ClientBuilder`].
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// A client configured from `S2_ACCESS_TOKEN` and (optionally)
-    /// `S2_ACCOUNT_ENDPOINT`.
-    pub fn from_env() -> Result<Self, Error> {
-        ClientBuilder::from_env().build()
-    }
-
     pub(crate) fn new(
         base_url: Url,
         http: reqwest::Client,

@@ -61,6 +61,20 @@ pub struct ClientBuilder {
     compression: Compression,
 }
 
+/// The ways to build a [`Client`], here with the builder they start.
+impl Client {
+    /// A builder with defaults; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from `S2_ACCESS_TOKEN` and (optionally)
+    /// `S2_ACCOUNT_ENDPOINT`.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env().build()
+    }
+}
+
 impl Default for ClientBuilder {
     fn default() -> Self {
         Self {

@@ -16,7 +16,8 @@ pub mod live {
     include!(concat!(env!("OUT_DIR"), "/live_client.rs"));
 }
 
-/// Facts read from the spec at build time, for [`crate::spec`].
+/// Facts read from the spec at build time, which the `spec` module
+/// publishes.
 pub(crate) mod facts {
     include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
 }
