@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 
 #[cfg(s2_openapi_revoke)]
 use crate::id::InvalidId;
-use crate::types::ErrorInfo;
+use crate::generated::types::ErrorInfo;
 
 /// At most this much of a body is kept in an error's message.
 const EXCERPT_CHARS: usize = 512;

@@ -102,7 +102,7 @@ impl<P> Heartbeat<P> {
     /// `backend/read.rs`), with that tail: the next sequence number and
     /// the last record's timestamp.
     #[cfg(s2_operation = "read")]
-    pub fn caught_up_at(&self) -> Option<crate::types::StreamPosition> {
+    pub fn caught_up_at(&self) -> Option<crate::generated::types::StreamPosition> {
         self.tail()
     }
 

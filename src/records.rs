@@ -167,7 +167,7 @@ impl schemars::JsonSchema for RecordBytes {
 
 /// S2's records as the spec's `append` takes them.
 #[cfg(s2_operation = "append")]
-impl crate::types::AppendRecord {
+impl crate::generated::types::AppendRecord {
     /// A record with this body, no headers, and the time of its append as
     /// its timestamp.
     ///
