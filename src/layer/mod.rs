@@ -32,7 +32,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo};
@@ -42,10 +42,16 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::compression::Compression;
-use crate::error::{ApiError, Failure, TransportKind};
+use crate::error::Failure;
 use crate::generated;
 use crate::rate_limit::RunLimiter;
-use crate::retry::{Decision, RetryPolicy, decision, retry_after};
+use crate::retry::{Decision, RetryPolicy, decision};
+
+mod error_body;
+
+use error_body::{Failed, failed, read_whole};
+pub use error_body::ERROR_BODY_LIMIT;
+pub(crate) use error_body::read_capped;
 
 /// Default timeout of one attempt, response body included (S2's SDK uses
 /// the same).
@@ -53,11 +59,6 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default deadline of a whole call, retries and waits included: room for
 /// three 5 s attempts and their backoff.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// At most this much of an error response's body is read (the rest is left
-/// unread and the connection dropped): enough for any `ErrorInfo`, bounded
-/// whatever the server sends.
-pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// progenitor's header, set to the spec's `info.version`. S2 defines no
 /// such header and ignores it, so requests go without it.
@@ -659,53 +660,6 @@ enum Attempt {
     Failed(Failed),
 }
 
-/// A failed attempt: what it tells about retrying, and what the caller
-/// gets should it be the last.
-struct Failed {
-    how: How,
-    retry_after: Option<Duration>,
-    result: reqwest::Result<reqwest::Response>,
-}
-
-/// How an attempt failed: answered with an error, or below HTTP.
-enum How {
-    /// The answer, read from its body.
-    Answer(ApiError),
-    Transport(TransportKind),
-}
-
-impl Failed {
-    fn below_http(e: reqwest::Error, retry_after: Option<Duration>) -> Self {
-        Self {
-            how: How::Transport(TransportKind::of(&e)),
-            retry_after,
-            result: Err(e),
-        }
-    }
-
-    fn failure(&self) -> Failure<'_> {
-        match &self.how {
-            How::Answer(answer) => Failure::Answer(answer),
-            How::Transport(kind) => Failure::Transport(*kind),
-        }
-    }
-
-    fn answer(&self) -> Option<&ApiError> {
-        match &self.how {
-            How::Answer(answer) => Some(answer),
-            How::Transport(_) => None,
-        }
-    }
-
-    fn status(&self) -> Option<StatusCode> {
-        self.answer().map(ApiError::status)
-    }
-
-    fn code(&self) -> Option<&str> {
-        self.answer()?.code().map(|code| code.as_str())
-    }
-}
-
 /// One attempt. A success comes back with its body read, unless it is an
 /// event stream (`streaming`): a body cut short is the attempt's failure,
 /// retried by the same rules, not a failure after the layer is done. An
@@ -723,62 +677,6 @@ async fn attempt(http: &reqwest::Client, request: reqwest::Request, streaming: b
         Ok(response) => Attempt::Failed(Box::pin(failed(response)).await),
         Err(e) => Attempt::Failed(Failed::below_http(e, None)),
     }
-}
-
-async fn failed(response: reqwest::Response) -> Failed {
-    let status = response.status();
-    let retry_after = retry_after(response.headers(), SystemTime::now());
-    match read_capped(response, ERROR_BODY_LIMIT).await {
-        Ok((parts, body)) => Failed {
-            how: How::Answer(ApiError::from_response(status, &parts.headers, &body)),
-            retry_after,
-            result: Ok(reqwest::Response::from(http::Response::from_parts(
-                parts,
-                reqwest::Body::from(body),
-            ))),
-        },
-        // The body broke off: the attempt failed in transport.
-        Err(e) => Failed::below_http(e, retry_after),
-    }
-}
-
-/// The response with its whole body read into memory.
-async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
-    let parts = take_head(&mut response);
-    let body = response.bytes().await?;
-    let whole = http::Response::from_parts(parts, reqwest::Body::from(body));
-    Ok(reqwest::Response::from(whole))
-}
-
-/// Reads at most `limit` bytes of the body (the rest is left unread) and
-/// returns them with the response's head, its `content-length` dropped. A
-/// body that fails to arrive is the attempt's error.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> reqwest::Result<(http::response::Parts, Vec<u8>)> {
-    let mut body = Vec::new();
-    while body.len() < limit {
-        match response.chunk().await? {
-            Some(chunk) => {
-                let room = limit - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            None => break,
-        }
-    }
-    let mut parts = take_head(&mut response);
-    parts.headers.remove(reqwest::header::CONTENT_LENGTH);
-    Ok((parts, body))
-}
-
-/// The response's head (status, version, headers), its headers taken.
-fn take_head(response: &mut reqwest::Response) -> http::response::Parts {
-    let (mut parts, ()) = http::Response::new(()).into_parts();
-    parts.status = response.status();
-    parts.version = response.version();
-    parts.headers = std::mem::take(response.headers_mut());
-    parts
 }
 
 /// A copy of `request` for a retry; `None` for a streaming body, which
