@@ -31,7 +31,7 @@
 //!   is the token.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::Either;
@@ -48,10 +48,13 @@ use crate::rate_limit::RunLimiter;
 use crate::retry::{Decision, RetryPolicy, decision};
 
 mod error_body;
+mod report;
 
 use error_body::{Failed, failed, read_whole};
 pub use error_body::ERROR_BODY_LIMIT;
 pub(crate) use error_body::read_capped;
+use report::{AttemptSpan, CallSpan};
+pub(crate) use report::{CallReport, ReportSlot};
 
 /// Default timeout of one attempt, response body included (S2's SDK uses
 /// the same).
@@ -104,7 +107,7 @@ pub struct RequestLayer {
     limiter: Option<Arc<RunLimiter>>,
     /// Where a call made through this layer leaves its [`CallReport`] (set
     /// only on a copy made for one call, by [`RequestLayer::reporting`]).
-    report: Option<Arc<Mutex<CallReport>>>,
+    report: Option<ReportSlot>,
     /// Whether the answers are event streams (the live client's layer):
     /// sent with `Accept: text/event-stream`, with no per-attempt timeout
     /// on the body (the live read watches for silence instead).
@@ -218,12 +221,12 @@ impl RequestLayer {
     /// carry (the attempts made, whether an earlier one may have taken
     /// effect).
     fn reporting(&self) -> (Self, ReportSlot) {
-        let report = Arc::new(Mutex::new(CallReport::default()));
+        let report = ReportSlot::default();
         let layer = Self {
-            report: Some(Arc::clone(&report)),
+            report: Some(report.clone()),
             ..self.clone()
         };
-        (layer, ReportSlot(report))
+        (layer, report)
     }
 
     /// The retry policy.
@@ -276,33 +279,21 @@ impl RequestLayer {
             _ => Duration::ZERO,
         };
         let idempotent = is_idempotent(request.method()) || takes_token || self.conditional;
-        let span = tracing::debug_span!(
-            "s2.call",
-            operation,
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            code = tracing::field::Empty,
-        );
+        let span = CallSpan::new(operation);
         // With tracing off the span is disabled and wraps nothing: the
         // `Instrumented` layer would still cost every call. (The attempts'
         // future is made in each branch: moved out of a local it would be
         // copied once more, and it is large.)
-        let (result, report) = if span.is_disabled() {
+        let (result, report) = if span.span().is_disabled() {
             self.attempts(http, request, idempotent, wait, &span).await
         } else {
             self.attempts(http, request, idempotent, wait, &span)
-                .instrument(span.clone())
+                .instrument(span.span().clone())
                 .await
         };
-        // A disabled span still looks each field up by name: skip it.
-        if !span.is_disabled() {
-            span.record("attempts", report.attempts);
-            if let Some(status) = report.status {
-                span.record("status", status.as_u16());
-            }
-        }
+        span.finish(&report);
         if let Some(slot) = &self.report {
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = report;
+            slot.put(report);
         }
         result
     }
@@ -313,7 +304,7 @@ impl RequestLayer {
         mut request: reqwest::Request,
         idempotent: bool,
         wait: Duration,
-        call_span: &tracing::Span,
+        call_span: &CallSpan,
     ) -> (reqwest::Result<reqwest::Response>, CallReport) {
         let policy = &*self.policy;
         let request_timeout = policy.request_timeout.saturating_add(wait);
@@ -349,19 +340,13 @@ impl RequestLayer {
                 // own timeout by a long poll's wait.
                 *request.timeout_mut() = Some(left.min(request_timeout));
             }
-            let span = tracing::debug_span!(
-                "s2.attempt",
-                attempt = report.attempts,
-                status = tracing::field::Empty,
-                code = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
-            );
+            let span = AttemptSpan::new(report.attempts);
             let once = attempt(http, request, self.event_stream);
-            let outcome = if span.is_disabled() {
+            let outcome = if span.span().is_disabled() {
                 once.await
             } else {
-                let outcome = once.instrument(span.clone()).await;
-                span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
+                let outcome = once.instrument(span.span().clone()).await;
+                span.latency(attempt_started);
                 outcome
             };
             let failed = match outcome {
@@ -370,9 +355,7 @@ impl RequestLayer {
                         limiter.answered(attempt_started, false, None);
                     }
                     report.status = Some(response.status());
-                    if !span.is_disabled() {
-                        span.record("status", response.status().as_u16());
-                    }
+                    span.answered(report.status, None);
                     return (Ok(response), report);
                 }
                 Attempt::Failed(failed) => failed,
@@ -387,11 +370,8 @@ impl RequestLayer {
             }
             if let Some(status) = failed.status() {
                 report.status = Some(status);
-                span.record("status", status.as_u16());
             }
-            if let Some(code) = failed.code() {
-                span.record("code", code);
-            }
+            span.answered(failed.status(), failed.code());
             let wait = self.retry_wait(
                 failure,
                 idempotent,
@@ -403,14 +383,14 @@ impl RequestLayer {
                 let reason = wait
                     .err()
                     .unwrap_or("the request body cannot be sent again");
-                tracing::debug!(parent: &span, reason, "not retrying");
+                span.not_retrying(reason);
                 if let Some(code) = failed.code() {
-                    call_span.record("code", code);
+                    call_span.code(code);
                 }
                 return (failed.result, report);
             };
             report.uncertain |= failure.may_have_taken_effect();
-            tracing::debug!(parent: &span, wait_ms = wait.as_millis() as u64, "retrying");
+            span.retrying(wait);
             match limiter {
                 // Boxed: only retries wait, and inline the timer would make
                 // every call's future larger.
@@ -418,7 +398,7 @@ impl RequestLayer {
                 Some(limiter) => match Box::pin(permit_by(limiter, wait, deadline)).await {
                     Ok(at) => granted_at = Some(at),
                     Err(not_sent) => {
-                        tracing::debug!(parent: &span, reason = %not_sent, "not retrying");
+                        span.not_sent(&not_sent);
                         return (failed.result, report);
                     }
                 },
@@ -760,28 +740,6 @@ pub(crate) fn reporting_client(client: &generated::Client) -> (generated::Client
     let (layer, report) = client.inner.reporting();
     let client = generated::Client::new_with_client(&client.baseurl, client.client.clone(), layer);
     (client, report)
-}
-
-/// Where a call made through [`reporting_client`] leaves its report.
-pub(crate) struct ReportSlot(Arc<Mutex<CallReport>>);
-
-impl ReportSlot {
-    /// The report of the call made, once it has ended.
-    pub(crate) fn get(&self) -> CallReport {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What the layer saw of one call beyond progenitor's result, for the
-/// crate's own methods that report it ([`RequestLayer::reporting`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CallReport {
-    /// Attempts made.
-    pub(crate) attempts: u32,
-    /// The last response's status.
-    pub(crate) status: Option<StatusCode>,
-    /// Whether an attempt before the last may have been carried out.
-    pub(crate) uncertain: bool,
 }
 
 #[cfg(test)]
