@@ -34,7 +34,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{CONTENT_ENCODING, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -48,11 +47,13 @@ use crate::rate_limit::RunLimiter;
 use crate::retry::{Decision, RetryPolicy, decision};
 
 mod error_body;
+mod pacing;
 mod report;
 
 use error_body::{Failed, failed, read_whole};
 pub use error_body::ERROR_BODY_LIMIT;
 pub(crate) use error_body::read_capped;
+use pacing::Pacing;
 use report::{AttemptSpan, CallSpan};
 pub(crate) use report::{CallReport, ReportSlot};
 
@@ -102,9 +103,9 @@ pub struct RequestLayer {
     /// Whether the handle is a basin's, and the `s2-basin` header it sends
     /// when basins share the account endpoint.
     scope: Scope,
-    /// A bulk run's rate limiter and stop token, which gate every attempt
-    /// (set only on the run's own client).
-    limiter: Option<Arc<RunLimiter>>,
+    /// When attempts may go: at once, or at their turn from a bulk run's
+    /// rate limiter (set only on the run's own client).
+    pacing: Pacing,
     /// Where a call made through this layer leaves its [`CallReport`] (set
     /// only on a copy made for one call, by [`RequestLayer::reporting`]).
     report: Option<ReportSlot>,
@@ -162,7 +163,7 @@ impl RequestLayer {
                 operation_timeout,
             }),
             scope: Scope::Account,
-            limiter: None,
+            pacing: Pacing::Free,
             report: None,
             event_stream: false,
             conditional: false,
@@ -211,7 +212,7 @@ impl RequestLayer {
     /// The same layer, every attempt gated by `limiter` (a bulk run's).
     pub(crate) fn with_rate_limiter(&self, limiter: Arc<RunLimiter>) -> Self {
         Self {
-            limiter: Some(limiter),
+            pacing: Pacing::Run(limiter),
             ..self.clone()
         }
     }
@@ -315,9 +316,9 @@ impl RequestLayer {
         let deadline = deadline_after(started, policy.operation_timeout.saturating_add(wait));
         let mut backoffs = policy.retry.backoffs();
         let mut report = CallReport::default();
-        // The limiter gates every attempt, retries included, and learns
-        // from each (rate_limit.rs).
-        let limiter = self.limiter.as_deref();
+        // A bulk run's limiter gates every attempt, retries included, and
+        // learns from each (rate_limit.rs).
+        let pacing = &self.pacing;
         loop {
             report.attempts += 1;
             // The call's start is the first attempt's (one clock read),
@@ -351,9 +352,7 @@ impl RequestLayer {
             };
             let failed = match outcome {
                 Attempt::Success(response) => {
-                    if let Some(limiter) = limiter {
-                        limiter.answered(attempt_started, false, None);
-                    }
+                    pacing.answered(attempt_started, false, None);
                     report.status = Some(response.status());
                     span.answered(report.status, None);
                     return (Ok(response), report);
@@ -361,13 +360,11 @@ impl RequestLayer {
                 Attempt::Failed(failed) => failed,
             };
             let failure = failed.failure();
-            if let Some(limiter) = limiter {
-                let throttled = failed.status() == Some(StatusCode::TOO_MANY_REQUESTS);
-                // A hint longer than a call may last would stall the whole
-                // run for it: no call waits past its own deadline.
-                let hint = failed.retry_after.map(|h| h.min(policy.operation_timeout));
-                limiter.answered(attempt_started, throttled, hint);
-            }
+            let throttled = failed.status() == Some(StatusCode::TOO_MANY_REQUESTS);
+            // A hint longer than a call may last would stall the whole run
+            // for it: no call waits past its own deadline.
+            let hint = failed.retry_after.map(|h| h.min(policy.operation_timeout));
+            pacing.answered(attempt_started, throttled, hint);
             if let Some(status) = failed.status() {
                 report.status = Some(status);
             }
@@ -391,17 +388,12 @@ impl RequestLayer {
             };
             report.uncertain |= failure.may_have_taken_effect();
             span.retrying(wait);
-            match limiter {
-                // Boxed: only retries wait, and inline the timer would make
-                // every call's future larger.
-                None => Box::pin(tokio::time::sleep(wait)).await,
-                Some(limiter) => match Box::pin(permit_by(limiter, wait, deadline)).await {
-                    Ok(at) => granted_at = Some(at),
-                    Err(not_sent) => {
-                        span.not_sent(&not_sent);
-                        return (failed.result, report);
-                    }
-                },
+            match pacing.retry_turn(wait, deadline).await {
+                Ok(at) => granted_at = at,
+                Err(not_sent) => {
+                    span.not_sent(&not_sent);
+                    return (failed.result, report);
+                }
             }
             request = next;
         }
@@ -485,55 +477,6 @@ fn deadline_after(start: Instant, timeout: Duration) -> Instant {
         .unwrap_or(start)
 }
 
-/// Waits `after` (a retry's backoff), then for `limiter` to let an attempt
-/// go, and returns when it did; ends first, with nothing to send, when the
-/// run is stopped or `deadline` passes.
-async fn permit_by(
-    limiter: &RunLimiter,
-    after: Duration,
-    deadline: Instant,
-) -> Result<Instant, NotSent> {
-    if limiter.stop.is_cancelled() {
-        return Err(NotSent::Stopped);
-    }
-    if after.is_zero() {
-        let now = Instant::now();
-        if limiter.limiter.acquire(limiter.secs(now)).is_ok() {
-            return Ok(now);
-        }
-    }
-    let turn = async {
-        tokio::time::sleep(after).await;
-        loop {
-            let now = Instant::now();
-            match limiter.limiter.acquire(limiter.secs(now)) {
-                Ok(()) => return now,
-                Err(wait) => tokio::time::sleep(wait).await,
-            }
-        }
-    };
-    // Boxed: only retries and a throttled run wait, and inline the timers
-    // would make every call's future larger.
-    let turn = Box::pin(tokio::time::timeout_at(deadline, turn));
-    let stopped = std::pin::pin!(limiter.stop.cancelled());
-    match futures_util::future::select(stopped, turn).await {
-        Either::Left(((), _)) => Err(NotSent::Stopped),
-        Either::Right((Ok(at), _)) if at < deadline => Ok(at),
-        Either::Right(_) => Err(NotSent::DeadlinePassed),
-    }
-}
-
-/// Why an attempt that waited for a bulk run's rate limiter was not sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-enum NotSent {
-    /// The run was stopped ([`crate::BulkOptions::stop`]).
-    #[error("the bulk run was stopped before the request was sent")]
-    Stopped,
-    /// Longer than the call's deadline passed waiting.
-    #[error("the request waited longer than its deadline for the run's rate limiter")]
-    DeadlinePassed,
-}
-
 /// Whose handle a layer serves.
 #[derive(Clone, Debug)]
 enum Scope {
@@ -586,14 +529,10 @@ impl RequestLayer {
                 _ => {}
             }
         }
-        if let Some(limiter) = self.limiter.as_deref() {
-            let deadline = deadline_after(Instant::now(), self.policy.operation_timeout);
-            // Boxed: only a bulk run's requests wait, and inline the wait
-            // would make every call's future larger.
-            let turn = Box::pin(permit_by(limiter, Duration::ZERO, deadline));
-            if let Err(not_sent) = turn.await {
-                return Some(not_sent.to_string());
-            }
+        let timeout = self.policy.operation_timeout;
+        let turn = self.pacing.first_turn(|| deadline_after(Instant::now(), timeout));
+        if let Err(not_sent) = turn.await {
+            return Some(not_sent.to_string());
         }
         None
     }
