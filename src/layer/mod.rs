@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{CONTENT_ENCODING, HeaderName, HeaderValue};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -47,10 +47,14 @@ use crate::rate_limit::RunLimiter;
 use crate::retry::{Decision, RetryPolicy, decision};
 
 mod error_body;
+mod headers;
 mod pacing;
 mod report;
 
 use error_body::{Failed, failed, read_whole};
+// Both named at `crate::layer`, where the crate's other modules find them.
+#[allow(unused_imports)]
+pub(crate) use headers::{REQUEST_TOKEN, S2_BASIN};
 pub use error_body::ERROR_BODY_LIMIT;
 pub(crate) use error_body::read_capped;
 use pacing::Pacing;
@@ -64,29 +68,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// three 5 s attempts and their backoff.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// progenitor's header, set to the spec's `info.version`. S2 defines no
-/// such header and ignores it, so requests go without it.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
-
-/// S2's idempotency token header.
-pub(crate) const REQUEST_TOKEN: HeaderName = HeaderName::from_static("s2-request-token");
-
-/// The header naming the JSON encoding of record data, and the encoding of
-/// [`RecordBytes`](crate::RecordBytes).
-const S2_FORMAT: HeaderName = HeaderName::from_static("s2-format");
-const BASE64: HeaderValue = HeaderValue::from_static("base64");
-
 const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
 /// An event stream's timeout: none in practice (a year).
 const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-
-/// S2's header carrying a stream's encryption key: a secret, as the
-/// token is.
-const ENCRYPTION_KEY: HeaderName = HeaderName::from_static("s2-encryption-key");
-
-/// The header naming the basin when basins share the account endpoint
-/// (s2-lite, a single cell).
-pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 
 /// The request layer every generated call goes through: retries, the
 /// overall deadline (longer for a long poll), error-body capping, tracing,
@@ -247,30 +231,21 @@ impl RequestLayer {
         mut request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
-        drop_null_body(&mut request);
-        let headers = request.headers_mut();
-        headers.remove(&API_VERSION);
-        mark_secrets(headers);
-        if let Scope::Basin(Some(basin)) = &self.scope {
-            headers.entry(S2_BASIN).or_insert_with(|| basin.clone());
-        }
         let facts = crate::spec::operation(operation);
-        let takes_token = facts.is_some_and(|op| op.takes_request_token);
-        if facts.is_some_and(|op| op.record_format) {
-            headers.insert(S2_FORMAT, BASE64);
-        }
-        if takes_token && !headers.contains_key(&REQUEST_TOKEN) {
-            headers.insert(REQUEST_TOKEN, fresh_request_token());
-        }
+        let basin = match &self.scope {
+            Scope::Basin(basin) => basin.as_ref(),
+            Scope::Account => None,
+        };
+        headers::prepare(&mut request, facts, basin, self.compression);
         if self.event_stream {
-            headers.insert(reqwest::header::ACCEPT, EVENT_STREAM);
+            request
+                .headers_mut()
+                .insert(reqwest::header::ACCEPT, EVENT_STREAM);
             // Overrides the client's per-request timeout, which would cut
             // the stream; silence is watched for by the live read.
             *request.timeout_mut() = Some(EVENT_STREAM_TIMEOUT);
         }
-        if self.compression != Compression::None {
-            compress_body(&mut request, self.compression);
-        }
+        let takes_token = facts.is_some_and(|op| op.takes_request_token);
         // A long poll is answered up to `wait` late by design: an attempt
         // and the call get that much longer. (A live read's `wait` bounds
         // the gaps between records, not the answer: its requests have no
@@ -617,59 +592,12 @@ fn retry_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
     Some(copy)
 }
 
-/// Replaces a body of bytes with its compressed form and says so in
-/// `Content-Encoding`, when it is long enough and not already encoded.
-fn compress_body(request: &mut reqwest::Request, compression: Compression) {
-    if request.headers().contains_key(CONTENT_ENCODING) {
-        return;
-    }
-    let Some(body) = request.body().and_then(reqwest::Body::as_bytes) else {
-        return;
-    };
-    let Some((compressed, encoding)) = compression.compress(body) else {
-        return;
-    };
-    let headers = request.headers_mut();
-    headers.insert(CONTENT_ENCODING, encoding);
-    // Set again from the new body when it is sent.
-    headers.remove(reqwest::header::CONTENT_LENGTH);
-    *request.body_mut() = Some(compressed.into());
-}
-
-/// Sends a JSON `null` body (an optional body left unset, such as an
-/// ensure's configuration) as no body: S2 reads an absent body as none and
-/// refuses `null` (`bad_json`; s2-api's `JsonOpt`).
-fn drop_null_body(request: &mut reqwest::Request) {
-    if request.body().and_then(reqwest::Body::as_bytes) == Some(b"null") {
-        *request.body_mut() = None;
-        request.headers_mut().remove(reqwest::header::CONTENT_TYPE);
-        request.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
-    }
-}
-
-/// Marks S2's secret headers besides the token (a default header, marked
-/// when the client is built) sensitive: kept out of `Debug` and of HTTP/2
-/// header compression tables.
-fn mark_secrets(headers: &mut reqwest::header::HeaderMap) {
-    if let Some(key) = headers.get_mut(ENCRYPTION_KEY) {
-        key.set_sensitive(true);
-    }
-}
-
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110, 9.2.2).
 fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
         Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
     )
-}
-
-/// A random idempotency token: 32 hex digits (128 bits), as S2's SDK sends
-/// (a UUID's simple form), within the spec's 36-character limit.
-fn fresh_request_token() -> HeaderValue {
-    let token = format!("{:032x}", fastrand::u128(..));
-    // Hex digits are always a valid header value.
-    HeaderValue::from_str(&token).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// A copy of `client` for one call (same pool, base URL and layer), and
@@ -777,39 +705,5 @@ mod tests {
         let huge = wait("http://h/r?wait=18446744073709551615");
         assert_eq!(huge, Duration::from_secs(u64::MAX));
         assert_eq!(Duration::from_secs(5).saturating_add(huge), Duration::MAX);
-    }
-
-    #[test]
-    fn a_null_body_is_sent_as_none() {
-        let http = reqwest::Client::new();
-        let url = "http://127.0.0.1:1/v1/basins/b";
-        let mut null = http.put(url).json(&serde_json::Value::Null).build().unwrap();
-        drop_null_body(&mut null);
-        assert!(null.body().is_none());
-        assert!(!null.headers().contains_key(reqwest::header::CONTENT_TYPE));
-        let mut empty = http.put(url).json(&serde_json::json!({})).build().unwrap();
-        drop_null_body(&mut empty);
-        assert_eq!(empty.body().and_then(reqwest::Body::as_bytes), Some(&b"{}"[..]));
-        assert!(empty.headers().contains_key(reqwest::header::CONTENT_TYPE));
-    }
-
-    #[test]
-    fn an_encryption_key_is_a_secret() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("s2-encryption-key", HeaderValue::from_static("c2VjcmV0"));
-        headers.insert("s2-basin", HeaderValue::from_static("my-basin"));
-        mark_secrets(&mut headers);
-        assert!(headers["s2-encryption-key"].is_sensitive());
-        assert!(!headers["s2-basin"].is_sensitive());
-        assert!(!format!("{headers:?}").contains("c2VjcmV0"));
-    }
-
-    #[test]
-    fn request_tokens_are_fresh_and_fit_the_spec() {
-        let a = fresh_request_token();
-        let b = fresh_request_token();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 32);
-        assert!(a.to_str().unwrap().bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }
