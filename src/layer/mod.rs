@@ -50,6 +50,7 @@ mod error_body;
 mod headers;
 mod pacing;
 mod report;
+mod scope;
 
 use error_body::{Failed, failed, read_whole};
 // Both named at `crate::layer`, where the crate's other modules find them.
@@ -59,6 +60,7 @@ pub use error_body::ERROR_BODY_LIMIT;
 pub(crate) use error_body::read_capped;
 use pacing::Pacing;
 use report::{AttemptSpan, CallSpan};
+use scope::Scope;
 pub(crate) use report::{CallReport, ReportSlot};
 
 /// Default timeout of one attempt, response body included (S2's SDK uses
@@ -232,10 +234,7 @@ impl RequestLayer {
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
         let facts = crate::spec::operation(operation);
-        let basin = match &self.scope {
-            Scope::Basin(basin) => basin.as_ref(),
-            Scope::Account => None,
-        };
+        let basin = self.scope.basin_header();
         headers::prepare(&mut request, facts, basin, self.compression);
         if self.event_stream {
             request
@@ -399,41 +398,6 @@ impl RequestLayer {
     }
 }
 
-/// Whether `url` is the spec's path `template` under `base_url`, each
-/// `{parameter}` one non-empty segment. progenitor's path encoder leaves `\`
-/// and `.` as they are, and URL parsing makes them a separator and dot
-/// segments, which could send a call with a name such as `logs\2024` or
-/// `..` to another resource.
-fn follows_template(url: &url::Url, base_url: &str, template: &str) -> bool {
-    // Byte by byte: this runs on every call.
-    let base = base_url.as_bytes();
-    let authority = base.windows(2).position(|w| w == b"//").map_or(0, |i| i + 2);
-    let mut base_path = base[authority..]
-        .iter()
-        .position(|&b| b == b'/')
-        .map_or(&[][..], |i| &base[authority + i..]);
-    while let [head @ .., b'/'] = base_path {
-        base_path = head;
-    }
-    let Some(rest) = url.path().as_bytes().strip_prefix(base_path) else {
-        return false;
-    };
-    let mut sent = rest.split(|&b| b == b'/');
-    let mut wanted = template.as_bytes().split(|&b| b == b'/');
-    loop {
-        match (sent.next(), wanted.next()) {
-            (None, None) => return true,
-            (Some(sent), Some(wanted)) if wanted.contains(&b'{') => {
-                if sent.is_empty() {
-                    return false;
-                }
-            }
-            (Some(sent), Some(wanted)) if sent == wanted => {}
-            _ => return false,
-        }
-    }
-}
-
 /// How long `url` asks the server to wait: its query parameter `name`, in
 /// seconds. Absent or not a number (the server will refuse it), nothing.
 fn requested_wait(url: &url::Url, name: &str) -> Duration {
@@ -452,16 +416,6 @@ fn deadline_after(start: Instant, timeout: Duration) -> Instant {
         .unwrap_or(start)
 }
 
-/// Whose handle a layer serves.
-#[derive(Clone, Debug)]
-enum Scope {
-    /// The account's: basin operations need a basin.
-    Account,
-    /// A basin's, with the `s2-basin` header when basins share the account
-    /// endpoint.
-    Basin(Option<HeaderValue>),
-}
-
 impl RequestLayer {
     /// Why `request` must not be sent, if it must not: an operation the
     /// spec serves per basin, on a handle without one (sent from the
@@ -478,31 +432,9 @@ impl RequestLayer {
         operation: &str,
         base_url: &str,
     ) -> Option<String> {
-        if let Some(op) = crate::spec::operation(operation) {
-            if !follows_template(request.url(), base_url, op.path) {
-                return Some(format!(
-                    "an argument of `{operation}` would not be sent as one path segment of \
-                     `{}` (a `\\` is read as `/`, and `.` or `..` as a relative path): the \
-                     request would reach another resource",
-                    op.path
-                ));
-            }
-            let per_basin = op.basin_server.is_some();
-            match self.scope {
-                Scope::Account if per_basin && !request.headers().contains_key(S2_BASIN) => {
-                    return Some(format!(
-                        "`{operation}` is served per basin: call it on `client.basin(name)`"
-                    ));
-                }
-                // Sent from a basin's handle it would reach the basin's
-                // host, or carry a basin it does not concern.
-                Scope::Basin(_) if !per_basin => {
-                    return Some(format!(
-                        "`{operation}` is served by the account: call it on the client, not a basin"
-                    ));
-                }
-                _ => {}
-            }
+        let facts = crate::spec::operation(operation);
+        if let Some(refused) = facts.and_then(|op| self.scope.refusal(request, op, base_url)) {
+            return Some(refused);
         }
         let timeout = self.policy.operation_timeout;
         let turn = self.pacing.first_turn(|| deadline_after(Instant::now(), timeout));
@@ -648,49 +580,6 @@ mod tests {
         let request = body.build().unwrap();
         let copy = retry_copy(&request).unwrap();
         assert_eq!(copy.body().and_then(|b| b.as_bytes()), Some(&b"{}"[..]));
-    }
-
-    #[test]
-    fn a_request_follows_its_template_only_with_one_segment_per_argument() {
-        let base = "http://127.0.0.1:8080/v1";
-        let sent = |path: &str| {
-            let url = url::Url::parse(&format!("{base}{path}")).unwrap();
-            follows_template(&url, base, "/streams/{stream}/records")
-        };
-        assert!(sent("/streams/logs/records"));
-        assert!(sent("/streams/a%5Cb%2F..%25/records"));
-        for wrong in [
-            r"/streams/logs\2024/records",
-            r"/streams/..\..\x\streams\y/records",
-            "/streams/../records",
-            "/streams/./records",
-            "/streams//records",
-            "/streams/logs",
-            "/basins/logs/records",
-        ] {
-            assert!(!sent(wrong), "{wrong}");
-        }
-        let url = url::Url::parse("http://h/streams/x").unwrap();
-        assert!(follows_template(&url, "http://h/", "/streams/{stream}"));
-        assert!(follows_template(&url, "http://h", "/streams/{stream}"));
-        assert!(!follows_template(&url, "http://h/v1", "/streams/{stream}"));
-    }
-
-    proptest::proptest! {
-        /// Any name without `\` that is not `.` or `..` is sent as one
-        /// segment that decodes back to it: the check refuses none of them.
-        #[test]
-        fn every_name_that_is_one_segment_is_let_through(name in "\\PC{1,24}") {
-            proptest::prop_assume!(!name.contains('\\') && name != "." && name != "..");
-            let base = "http://127.0.0.1:8080/v1";
-            let path = format!("/streams/{}/records", progenitor_client::encode_path(&name));
-            let url = url::Url::parse(&format!("{base}{path}")).unwrap();
-            let template = "/streams/{stream}/records";
-            proptest::prop_assert!(follows_template(&url, base, template), "{}", url);
-            let segment = url.path_segments().unwrap().nth(2).unwrap();
-            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8().unwrap();
-            proptest::prop_assert_eq!(decoded, name);
-        }
     }
 
     #[test]
