@@ -324,3 +324,76 @@ pub(crate) fn reporting_client(client: &generated::Client) -> (generated::Client
     let client = generated::Client::new_with_client(&client.baseurl, client.client.clone(), layer);
     (client, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A server answering its requests with `statuses` in turn (the last
+    /// one again after), and the headers of each request it was sent.
+    async fn serve(statuses: &'static [u16]) -> (String, Arc<Mutex<Vec<http::HeaderMap>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/things/x", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let heard = Arc::clone(&seen);
+        let app = axum::Router::new().fallback(move |headers: http::HeaderMap| {
+            let mut heard = heard.lock().unwrap();
+            heard.push(headers);
+            let status = statuses[(heard.len() - 1).min(statuses.len() - 1)];
+            async move { http::StatusCode::from_u16(status).unwrap() }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_call_goes_through_every_part_and_leaves_its_report() {
+        let (url, seen) = serve(&[503, 204]).await;
+        let retry = RetryPolicy::new().with_backoff(Duration::from_millis(1), Duration::from_millis(2));
+        let layer = RequestLayer::new(retry, Duration::from_secs(5), Duration::from_secs(20))
+            .compressing(Compression::Gzip)
+            .for_basin(Some(HeaderValue::from_static("my-basin")));
+        let (layer, slot) = layer.reporting();
+        let http = reqwest::Client::new();
+        let request = http
+            .put(&url)
+            .header("api-version", "0.1.0")
+            .body(vec![b'a'; 2048])
+            .build()
+            .unwrap();
+        let response = layer.call(&http, request, "not_in_the_spec").await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+        let report = slot.get();
+        assert_eq!((report.attempts, report.status), (2, Some(response.status())));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        for headers in seen.iter() {
+            assert_eq!(headers["s2-basin"], "my-basin");
+            assert_eq!(headers["content-encoding"], "gzip");
+            assert!(!headers.contains_key("api-version"));
+            assert_eq!(headers["accept"], "*/*");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_event_stream_is_asked_for_and_handed_on_unread() {
+        let (url, seen) = serve(&[200]).await;
+        let layer = RequestLayer::default().for_event_streams();
+        let http = reqwest::Client::new();
+        let request = http.get(&url).build().unwrap();
+        let response = layer.call(&http, request, "not_in_the_spec").await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        assert_eq!(seen.lock().unwrap()[0]["accept"], "text/event-stream");
+    }
+
+    #[test]
+    fn a_layer_shows_its_policy_and_scope() {
+        let layer = RequestLayer::default().for_basin(Some(HeaderValue::from_static("b")));
+        let shown = format!("{layer:?}");
+        for part in ["retry", "request_timeout: 5s", "operation_timeout: 20s", "Basin(Some(\"b\"))"] {
+            assert!(shown.contains(part), "{part} not in {shown}");
+        }
+    }
+}
