@@ -206,7 +206,7 @@ pub(crate) struct RunLimiter {
 
 impl RunLimiter {
     /// A bulk revocation's limiter: only bulk runs make one.
-    #[cfg(s2_openapi_revoke)]
+    #[cfg_attr(not(s2_openapi_revoke), allow(dead_code))]
     pub(crate) fn new(stop: CancellationToken) -> Self {
         Self {
             limiter: RateLimiter::default(),

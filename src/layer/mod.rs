@@ -50,6 +50,7 @@ use tracing::Instrument;
 
 use crate::compression::Compression;
 use crate::generated;
+#[cfg(s2_openapi_revoke)]
 use crate::rate_limit::RunLimiter;
 use crate::retry::RetryPolicy;
 
@@ -62,10 +63,8 @@ mod scope;
 
 pub use attempts::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use error_body::ERROR_BODY_LIMIT;
+#[cfg(s2_openapi_revoke)]
 pub(crate) use error_body::read_capped;
-// Both named at `crate::layer`, where the crate's other modules find them.
-#[allow(unused_imports)]
-pub(crate) use headers::{REQUEST_TOKEN, S2_BASIN};
 pub(crate) use report::ReportSlot;
 
 use attempts::{Answers, Attempts, Policy, deadline_after};
@@ -187,6 +186,7 @@ impl RequestLayer {
     }
 
     /// The same layer, every attempt gated by `limiter` (a bulk run's).
+    #[cfg(s2_openapi_revoke)]
     pub(crate) fn with_rate_limiter(&self, limiter: Arc<RunLimiter>) -> Self {
         Self {
             pacing: Pacing::Run(limiter),

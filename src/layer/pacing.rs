@@ -11,8 +11,10 @@ use tokio::time::Instant;
 use crate::rate_limit::RunLimiter;
 
 /// How a layer's attempts are paced: the value the attempts are handed,
-/// set only on a bulk run's own client.
+/// set only on a bulk run's own client (bulk revocation, built when the
+/// spec has `revoke_access_token`).
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(not(s2_openapi_revoke), allow(dead_code))]
 pub(super) enum Pacing {
     /// Each attempt goes when its retry wait is over.
     #[default]
