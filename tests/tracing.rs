@@ -61,7 +61,7 @@ fn calls_and_attempts_are_traced_without_the_token() {
         // code of an attempt that was retried.
         "s2.call{operation=\"revoke_access_token\" attempts=2 status=204}: s2_openapi::layer: close",
         // The revocation's outcome is an event in its own span.
-        "s2.revoke{id=traced-id}: s2_openapi::client: revoked latency_ms=",
+        "s2.revoke{id=traced-id}: s2_openapi::revoke: revoked latency_ms=",
     ] {
         assert!(
             log.contains(needle),
