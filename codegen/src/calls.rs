@@ -13,9 +13,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::lower::HTTP_METHODS;
-use crate::lower::is_json_media_type;
-use crate::surface::{resolve, schema_name};
+use crate::doc::{HTTP_METHODS, is_json_media_type, pascal, resolve, schema_name};
 
 /// One operation and the Rust type of its success.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +73,7 @@ fn output(doc: &Value, op: &Value, types: &BTreeSet<String>) -> Option<String> {
             None => Some("()".to_owned()),
             Some((media, body)) if is_json_media_type(media) => {
                 let name = schema_name(body.get("schema")?)?;
-                let name = crate::lists::pascal(name).filter(|n| types.contains(n))?;
+                let name = pascal(name).filter(|n| types.contains(n))?;
                 Some(format!("crate::generated::types::{name}"))
             }
             Some(_) => Some("progenitor_client::ByteStream".to_owned()),
@@ -90,7 +88,7 @@ fn output(doc: &Value, op: &Value, types: &BTreeSet<String>) -> Option<String> {
 pub fn render(calls: &[Call]) -> String {
     let mut code = String::new();
     for call in calls {
-        let Some(builder) = crate::lists::pascal(&call.id) else {
+        let Some(builder) = pascal(&call.id) else {
             continue;
         };
         let _ = write!(

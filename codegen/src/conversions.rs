@@ -24,7 +24,7 @@ pub fn from_string_refs(doc: &Value, types: &BTreeSet<String>) -> String {
         .pointer("/components/schemas")
         .and_then(Value::as_object);
     for (name, schema) in schemas.into_iter().flatten() {
-        let Some(rust) = crate::lists::pascal(name).filter(|n| types.contains(n)) else {
+        let Some(rust) = crate::doc::pascal(name).filter(|n| types.contains(n)) else {
             continue;
         };
         if is_checked_string(schema) {

@@ -8,8 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::lower::HTTP_METHODS;
-use crate::surface::{resolve, schema_name};
+use crate::doc::{HTTP_METHODS, pascal, resolve, schema_name};
 
 /// S2's error body, which the crate's `ApiError` reads itself.
 const ERROR_INFO: &str = "ErrorInfo";
@@ -41,7 +40,7 @@ pub fn of(doc: &Value, types: &BTreeSet<String>) -> BTreeMap<u16, BTreeSet<Strin
                 let Some(name) = schema.and_then(schema_name).filter(|n| *n != ERROR_INFO) else {
                     continue;
                 };
-                if let Some(rust) = crate::lists::pascal(name).filter(|n| types.contains(n)) {
+                if let Some(rust) = pascal(name).filter(|n| types.contains(n)) {
                     declared.entry(status).or_default().insert(rust);
                 }
             }

@@ -190,7 +190,7 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
     })??;
     let (code, needs, type_names, live_client_code) = code;
     let (live_reads_code, live_notes) = crate::live::render(&live_reads, |schema| {
-        crate::lists::pascal(schema).filter(|name| type_names.contains(name))
+        crate::doc::pascal(schema).filter(|name| type_names.contains(name))
     });
     notes.extend(live_notes);
     let (calls, call_notes) = crate::calls::of(&lowered, &type_names);

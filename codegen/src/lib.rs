@@ -12,6 +12,7 @@ pub mod arguments;
 pub mod calls;
 pub mod conversions;
 pub mod declared;
+pub mod doc;
 pub mod error;
 pub mod generate;
 pub mod lists;

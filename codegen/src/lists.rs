@@ -11,8 +11,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::lower::HTTP_METHODS;
-use crate::surface::{resolve, schema_name};
+use crate::doc::{HTTP_METHODS, pascal, resolve, schema_name};
 
 /// One operation with the cursor shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,17 +102,6 @@ fn cursor_operation(doc: &Value, item: &Value, op: &Value) -> Option<CursorOpera
         item: item.to_owned(),
         cursor: cursor.to_owned(),
     })
-}
-
-/// progenitor's and typify's Rust name for an operation id or a schema
-/// name (both apply heck's PascalCase), for a name of ASCII letters,
-/// digits and underscores that begins with a letter; `None` for any other,
-/// which is left out rather than guessed.
-pub(crate) fn pascal(name: &str) -> Option<String> {
-    use heck::ToPascalCase as _;
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    plain.then(|| name.to_pascal_case())
 }
 
 /// The named schemas of `doc` whose type progenitor generated (`types`),
@@ -271,15 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn rust_names_as_progenitor_makes_them() {
-        assert_eq!(pascal("list_streams").as_deref(), Some("ListStreams"));
-        assert_eq!(pascal("listHTTP").as_deref(), Some("ListHttp"));
-        assert_eq!(
-            pascal("ListStreamsResponse").as_deref(),
-            Some("ListStreamsResponse")
-        );
-        assert_eq!(pascal("u64").as_deref(), Some("U64"));
-        assert_eq!(pascal("list-streams"), None);
+    fn field_names_as_progenitor_makes_them() {
         assert_eq!(field("has_more"), Some("has_more"));
         for not_a_field in ["type", "as", "in", "async", "hasMore", "a-b"] {
             assert_eq!(field(not_a_field), None, "{not_a_field}");

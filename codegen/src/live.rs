@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
-use crate::lower::HTTP_METHODS;
+use crate::doc::{HTTP_METHODS, pascal, resolve, schema_name};
 
 /// The media type of Server-Sent Events.
 pub const EVENT_STREAM: &str = "text/event-stream";
@@ -77,7 +77,7 @@ pub fn spec(doc: &Value) -> Value {
 fn live_operation(doc: &Value, op: &Value) -> Option<Value> {
     let responses = op.get("responses")?.as_object()?;
     let (status, stream) = responses.iter().find_map(|(status, response)| {
-        let media = event_stream(crate::surface::resolve(doc, response))?;
+        let media = event_stream(resolve(doc, response))?;
         status
             .starts_with('2')
             .then(|| (status.clone(), media.clone()))
@@ -133,7 +133,7 @@ pub fn of(live: &Value) -> Vec<LiveOperation> {
                 .into_iter()
                 .flat_map(|r| r.values())
                 .find_map(|r| event_stream(r)?.get("schema"))
-                .map(|s| crate::surface::resolve(live, s));
+                .map(|s| resolve(live, s));
             if let Some(live_op) = schema.and_then(|s| events(id, s)) {
                 found.push(live_op);
             }
@@ -156,9 +156,7 @@ fn events(id: &str, schema: &Value) -> Option<LiveOperation> {
         else {
             continue;
         };
-        let data = variant
-            .pointer("/properties/data")
-            .and_then(crate::surface::schema_name);
+        let data = variant.pointer("/properties/data").and_then(schema_name);
         let resumable = variant
             .get("required")
             .and_then(Value::as_array)
@@ -189,7 +187,7 @@ pub fn render(
     let mut code = String::new();
     let mut notes = Vec::new();
     for op in operations {
-        let builder = crate::lists::pascal(&op.id);
+        let builder = pascal(&op.id);
         let data = type_name(&op.data);
         let ping = match &op.ping {
             Some(ping) => type_name(ping).map(|t| format!("crate::generated::types::{t}")),

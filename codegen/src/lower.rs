@@ -31,6 +31,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::CodegenError;
+use crate::doc::{HTTP_METHODS, pascal, resolve_ref};
 
 /// Lowers `doc` in place and returns human-readable notes on the
 /// operation-level changes made.
@@ -107,11 +108,6 @@ pub fn for_each_schema(doc: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value
         }
     }
 }
-
-/// The operation keys of a path item.
-pub const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 fn visit_operation(op: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
     if let Some(params) = op.get_mut("parameters") {
@@ -264,7 +260,7 @@ pub fn unsigned_aliases(doc: &Value) -> Vec<(String, &'static str)> {
                 "uint8" => "u8",
                 _ => return None,
             };
-            Some((crate::lists::pascal(name)?, rust))
+            Some((pascal(name)?, rust))
         })
         .collect()
 }
@@ -484,17 +480,12 @@ pub fn inline_reference(value: &mut Value, doc: &Value) {
         let Some(target) = value
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|r| crate::validate::resolve(doc, r))
+            .and_then(|r| resolve_ref(doc, r))
         else {
             return;
         };
         *value = target.clone();
     }
-}
-
-pub(crate) fn is_json_media_type(media_type: &str) -> bool {
-    let essence = media_type.split(';').next().unwrap_or("").trim();
-    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// Keeps one media type per body: the first JSON one, else the first.
@@ -507,7 +498,7 @@ pub fn keep_one_media_type(body: &mut Value, what: &str, notes: &mut Vec<String>
     }
     let keep = content
         .keys()
-        .find(|k| is_json_media_type(k))
+        .find(|k| crate::doc::is_json_media_type(k))
         .or_else(|| content.keys().next())
         .cloned();
     if let Some(keep) = keep {

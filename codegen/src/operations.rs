@@ -9,8 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::lower::HTTP_METHODS;
-use crate::surface::resolve;
+use crate::doc::{HTTP_METHODS, resolve};
 
 /// The header S2 reads as a request's idempotency token
 /// (`s2-request-token`): a retried request carrying the same token is

@@ -18,8 +18,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::lower::HTTP_METHODS;
-use crate::surface::{SCHEMA_PREFIX, resolve, schema_name};
+use crate::doc::{HTTP_METHODS, SCHEMA_PREFIX, resolve, schema_name};
 
 /// The header naming the JSON encoding of record data.
 pub const FORMAT_HEADER: &str = "s2-format";
