@@ -31,7 +31,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::CodegenError;
-use crate::doc::{HTTP_METHODS, pascal, resolve_ref};
+use crate::doc::{HTTP_METHODS, resolve_ref};
 
 /// Lowers `doc` in place and returns human-readable notes on the
 /// operation-level changes made.
@@ -233,36 +233,6 @@ pub fn unsigned_when_non_negative(schema: &mut Map<String, Value>) {
         Some(_) => return,
     };
     schema.insert("format".to_owned(), json!(unsigned));
-}
-
-/// Named schemas that are only an unsigned integer (such as S2's `u64`:
-/// `integer`, `minimum: 0`), each with the Rust primitive it stands for:
-/// the generator uses the primitive itself rather than a newtype around it
-/// (`seq_num: u64`, not `seq_num: U64`). Read after [`lower`].
-pub fn unsigned_aliases(doc: &Value) -> Vec<(String, &'static str)> {
-    const PLAIN: [&str; 5] = ["type", "format", "minimum", "description", "title"];
-    doc.pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, schema)| {
-            let schema = schema.as_object()?;
-            if schema.get("type").and_then(Value::as_str) != Some("integer")
-                || !schema.keys().all(|k| PLAIN.contains(&k.as_str()))
-                || schema.get("minimum").and_then(Value::as_f64).unwrap_or(0.0) != 0.0
-            {
-                return None;
-            }
-            let rust = match schema.get("format").and_then(Value::as_str)? {
-                "uint64" => "u64",
-                "uint32" => "u32",
-                "uint16" => "u16",
-                "uint8" => "u8",
-                _ => return None,
-            };
-            Some((pascal(name)?, rust))
-        })
-        .collect()
 }
 
 /// `type: [X, "null"]` becomes `type: X` plus `nullable: true`.
@@ -971,23 +941,6 @@ mod tests {
         assert_eq!(
             doc["paths"]["/x"]["get"]["responses"]["200"],
             json!({"$ref": "#/components/responses/Nowhere"})
-        );
-    }
-
-    #[test]
-    fn unsigned_aliases_are_the_plain_ones() {
-        let doc = json!({"components": {"schemas": {
-            "u64": {"type": "integer", "format": "uint64", "minimum": 0},
-            "u32": {"type": "integer", "format": "uint32", "description": "d"},
-            "Bounded": {"type": "integer", "format": "uint64", "maximum": 9},
-            "Signed": {"type": "integer", "format": "int64"},
-            "Text": {"type": "string"}
-        }}});
-        let mut aliases = unsigned_aliases(&doc);
-        aliases.sort();
-        assert_eq!(
-            aliases,
-            [("U32".to_owned(), "u32"), ("U64".to_owned(), "u64")]
         );
     }
 }
