@@ -2,54 +2,47 @@
 //! generated builder refuses is reported with the rule it broke (progenitor
 //! says only "conversion to `StreamNameStr` for stream failed").
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::model::{Rule, SpecModel, TypeNames};
+
 /// Each named schema with a rule a value can break, by the Rust name of its
-/// type (in `types`), with the rule in words; sorted by name.
-pub fn rules(doc: &Value, types: &BTreeSet<String>) -> Vec<(String, String)> {
-    let mut rules: Vec<(String, String)> = crate::lists::generated_schemas(doc, types)
-        .filter_map(|(name, schema)| Some((name, rule(schema)?)))
+/// type (among the generated `types`), with the rule in words; sorted by
+/// name.
+pub fn rules(model: &SpecModel, types: &TypeNames) -> Vec<(String, String)> {
+    let mut rules: Vec<(String, String)> = model
+        .schemas
+        .iter()
+        .filter_map(|schema| Some((types.of(&schema.name)?, words(&schema.rule)?)))
         .collect();
     rules.sort();
     rules.dedup_by(|a, b| a.0 == b.0);
     rules
 }
 
-/// What `schema` asks of a value, in words; `None` when nothing a value of
-/// its Rust type can break.
-fn rule(schema: &Value) -> Option<String> {
-    let number = |key: &str| schema.get(key).and_then(Value::as_u64);
+/// `rule` in words; `None` when it asks nothing.
+fn words(rule: &Rule) -> Option<String> {
     let mut parts = Vec::new();
-    match schema.get("type").and_then(Value::as_str) {
-        Some("string") => {
-            match (number("minLength"), number("maxLength")) {
-                (Some(min), Some(max)) => parts.push(format!("{min} to {max} characters")),
-                (Some(min), None) if min > 0 => parts.push(format!("at least {min} characters")),
-                (_, Some(max)) => parts.push(format!("at most {max} characters")),
-                _ => {}
-            }
-            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-                parts.push(format!("matching `{pattern}`"));
-            }
-        }
-        Some("integer" | "number") => {
-            // Shown as the spec writes them: any JSON number, beyond `i64`
-            // too.
-            let bound = |key: &str| schema.get(key).filter(|v| v.is_number());
-            let positive = |v: &Value| v.as_f64().is_some_and(|v| v > 0.0);
-            match (bound("minimum"), bound("maximum")) {
-                (Some(min), Some(max)) => parts.push(format!("{min} to {max}")),
-                (Some(min), None) if positive(min) => parts.push(format!("at least {min}")),
-                (_, Some(max)) => parts.push(format!("at most {max}")),
-                _ => {}
-            }
-        }
+    match rule.length {
+        (Some(min), Some(max)) => parts.push(format!("{min} to {max} characters")),
+        (Some(min), None) if min > 0 => parts.push(format!("at least {min} characters")),
+        (_, Some(max)) => parts.push(format!("at most {max} characters")),
         _ => {}
     }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+    if let Some(pattern) = &rule.pattern {
+        parts.push(format!("matching `{pattern}`"));
+    }
+    // Shown as the spec writes them: any JSON number, beyond `i64` too.
+    let positive = |v: &serde_json::Number| v.as_f64().is_some_and(|v| v > 0.0);
+    match &rule.range {
+        (Some(min), Some(max)) => parts.push(format!("{min} to {max}")),
+        (Some(min), None) if positive(min) => parts.push(format!("at least {min}")),
+        (_, Some(max)) => parts.push(format!("at most {max}")),
+        _ => {}
+    }
+    if let Some(values) = &rule.values {
         let values: Vec<String> = values
             .iter()
             .map(|v| match v {
@@ -78,9 +71,12 @@ pub fn render(rules: &[(String, String)]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use serde_json::json;
 
     use super::*;
+    use crate::model::tests::{model, schemas_of};
 
     #[test]
     fn rules_in_words() {
@@ -96,20 +92,24 @@ mod tests {
             "Plain": {"type": "string"},
             "NotGenerated": {"type": "string", "maxLength": 1}
         }}});
-        let types = [
-            "StreamNameStr",
-            "FencingToken",
-            "Format",
-            "Code",
-            "U64",
-            "Plain",
-            "Big",
-            "Ratio",
-            "Level",
-        ]
-        .map(str::to_owned)
+        let mut model = model(Vec::new());
+        model.schemas = schemas_of(&doc);
+        let types: TypeNames = BTreeSet::from(
+            [
+                "StreamNameStr",
+                "FencingToken",
+                "Format",
+                "Code",
+                "U64",
+                "Plain",
+                "Big",
+                "Ratio",
+                "Level",
+            ]
+            .map(str::to_owned),
+        )
         .into();
-        let rules = rules(&doc, &types);
+        let rules = rules(&model, &types);
         let rules: Vec<(&str, &str)> = rules
             .iter()
             .map(|(n, r)| (n.as_str(), r.as_str()))

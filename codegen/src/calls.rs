@@ -8,89 +8,42 @@
 //! gives the whole response (status and headers too, such as whether an
 //! ensure created) with the crate's `Error`.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use crate::doc::pascal;
+use crate::model::{Operation, Output, SpecModel, TypeNames};
 
-use crate::lower::HTTP_METHODS;
-use crate::lower::is_json_media_type;
-use crate::surface::{resolve, schema_name};
-
-/// One operation and the Rust type of its success.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Call {
-    /// `operationId`.
-    pub id: String,
-    /// The success value's Rust type, such as
-    /// `crate::generated::types::BasinInfo` or `()`.
-    pub output: String,
-}
-
-/// The operations of `doc` (as progenitor reads it) whose success type is
-/// named from the spec, and a note for each left out; `types` are the
-/// generated types' names.
-pub fn of(doc: &Value, types: &BTreeSet<String>) -> (Vec<Call>, Vec<String>) {
-    let mut calls = Vec::new();
-    let mut notes = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-        return (calls, notes);
-    };
-    for item in paths.values() {
-        for method in HTTP_METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
-                continue;
-            };
-            match output(doc, op, types) {
-                Some(output) => calls.push(Call {
-                    id: id.to_owned(),
-                    output,
-                }),
-                None => notes.push(format!(
-                    "{id}: its success type is not named in the spec, so awaiting its builder \
-                     is left out (`send()` works)"
-                )),
-            }
-        }
+/// The Rust type of `op`'s success, when it is named among the generated
+/// `types`.
+fn output(op: &Operation, types: &TypeNames) -> Option<String> {
+    match op.output.as_ref()? {
+        Output::Unit => Some("()".to_owned()),
+        Output::Bytes => Some("progenitor_client::ByteStream".to_owned()),
+        Output::Type(name) => types
+            .contains(name)
+            .then(|| format!("crate::generated::types::{name}")),
     }
-    calls.sort_by(|a, b| a.id.cmp(&b.id));
-    (calls, notes)
 }
 
-/// The Rust type progenitor gives `op`'s success: `()` without a body,
-/// bytes for a body that is not JSON, the named type of a JSON body.
-fn output(doc: &Value, op: &Value, types: &BTreeSet<String>) -> Option<String> {
-    let successes: Vec<&Value> = op
-        .get("responses")?
-        .as_object()?
+/// The `IntoFuture` impls, for `include!` in the crate, of the operations
+/// whose success type is named among the generated `types`, and a note for
+/// each left out.
+pub fn render(model: &SpecModel, types: &TypeNames) -> (String, Vec<String>) {
+    let notes = model
+        .operations
         .iter()
-        .filter(|(status, _)| status.starts_with('2'))
-        .map(|(_, response)| resolve(doc, response))
+        .filter(|op| output(op, types).is_none())
+        .map(|op| {
+            format!(
+                "{}: its success type is not named in the spec, so awaiting its builder \
+                 is left out (`send()` works)",
+                op.id
+            )
+        })
         .collect();
-    let mut outputs = successes.iter().map(|response| {
-        let content = response.get("content").and_then(Value::as_object);
-        match content.and_then(|c| c.iter().next()) {
-            None => Some("()".to_owned()),
-            Some((media, body)) if is_json_media_type(media) => {
-                let name = schema_name(body.get("schema")?)?;
-                let name = crate::lists::pascal(name).filter(|n| types.contains(n))?;
-                Some(format!("crate::generated::types::{name}"))
-            }
-            Some(_) => Some("progenitor_client::ByteStream".to_owned()),
-        }
-    });
-    let first = outputs.next()??;
-    // One type for every success, or progenitor's own union: left out.
-    outputs.all(|o| o.as_ref() == Some(&first)).then_some(first)
-}
-
-/// The `IntoFuture` impls, for `include!` in the crate.
-pub fn render(calls: &[Call]) -> String {
     let mut code = String::new();
-    for call in calls {
-        let Some(builder) = crate::lists::pascal(&call.id) else {
+    for op in model.by_id() {
+        let (Some(builder), Some(output)) = (pascal(&op.id), output(op, types)) else {
             continue;
         };
         let _ = write!(
@@ -115,59 +68,59 @@ pub fn render(calls: &[Call]) -> String {
              \x20       self.send().await.map_err(crate::error::Error::from)\n\
              \x20   }}\n\
              }}\n",
-            id = call.id,
-            output = call.output,
+            id = op.id,
         );
     }
-    code
+    (code, notes)
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use std::collections::BTreeSet;
 
     use super::*;
+    use crate::model::tests::{model, operation};
+
+    fn with(id: &str, output: Option<Output>) -> Operation {
+        Operation {
+            output,
+            ..operation(id)
+        }
+    }
 
     #[test]
-    fn success_types_come_from_the_spec() {
-        let doc = json!({
-            "components": {"schemas": {"Thing": {"type": "object"}}},
-            "paths": {"/t": {
-                "get": {"operationId": "get_thing", "responses": {
-                    "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
-                    "201": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
-                    "404": {"content": {"application/octet-stream": {}}}
-                }},
-                "delete": {"operationId": "delete_thing", "responses": {"204": {"description": ""}}},
-                "put": {"operationId": "put_thing", "responses": {
-                    "200": {"content": {"application/json": {"schema": {"type": "object"}}}}
-                }},
-                "post": {"operationId": "raw_thing", "responses": {
-                    "200": {"content": {"text/plain": {}}}
-                }}
-            }}
-        });
-        let types = ["Thing".to_owned()].into();
-        let (calls, notes) = of(&doc, &types);
-        let outputs: Vec<(&str, &str)> = calls
-            .iter()
-            .map(|c| (c.id.as_str(), c.output.as_str()))
+    fn a_builder_awaits_to_its_named_success_type() {
+        let model = model(vec![
+            with("put_thing", None),
+            with("get_thing", Some(Output::Type("Thing".to_owned()))),
+            with("raw_thing", Some(Output::Bytes)),
+            with("delete_thing", Some(Output::Unit)),
+            with("get_other", Some(Output::Type("Other".to_owned()))),
+        ]);
+        let types: TypeNames = BTreeSet::from(["Thing".to_owned()]).into();
+        let (code, notes) = render(&model, &types);
+        let impls: Vec<&str> = code
+            .lines()
+            .filter_map(|l| l.strip_prefix("    type Output = Result<"))
             .collect();
         assert_eq!(
-            outputs,
+            impls,
             [
-                ("delete_thing", "()"),
-                ("get_thing", "crate::generated::types::Thing"),
-                ("raw_thing", "progenitor_client::ByteStream"),
-            ]
+                "(), crate::error::Error>;",
+                "crate::generated::types::Thing, crate::error::Error>;",
+                "progenitor_client::ByteStream, crate::error::Error>;",
+            ],
+            "{code}"
         );
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].starts_with("put_thing"), "{notes:?}");
-        let code = render(&calls);
         assert!(
             code.contains("for crate::generated::builder::GetThing<'a>"),
             "{code}"
         );
+        // Notes in the document's order: no success type, or one not
+        // generated.
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("put_thing:"), "{notes:?}");
+        assert!(notes[1].starts_with("get_other:"), "{notes:?}");
         syn::parse_file(&code).unwrap();
     }
 }

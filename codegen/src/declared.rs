@@ -6,45 +6,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
-use crate::lower::HTTP_METHODS;
-use crate::surface::{resolve, schema_name};
+use crate::model::{SpecModel, TypeNames};
 
 /// S2's error body, which the crate's `ApiError` reads itself.
 const ERROR_INFO: &str = "ErrorInfo";
 
-/// Each error status (400 to 599) with the schemas declared for it, by
+/// Each error status with the bodies declared for it but `ErrorInfo`, by
 /// Rust type name, among the generated `types`.
-pub fn of(doc: &Value, types: &BTreeSet<String>) -> BTreeMap<u16, BTreeSet<String>> {
+pub fn of(model: &SpecModel, types: &TypeNames) -> BTreeMap<u16, BTreeSet<String>> {
     let mut declared: BTreeMap<u16, BTreeSet<String>> = BTreeMap::new();
-    let paths = doc.get("paths").and_then(Value::as_object);
-    for item in paths.into_iter().flat_map(|paths| paths.values()) {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        let operations = item
-            .iter()
-            .filter(|(method, _)| HTTP_METHODS.contains(&method.as_str()));
-        for (_, op) in operations {
-            let responses = op.get("responses").and_then(Value::as_object);
-            for (status, response) in responses.into_iter().flatten() {
-                let Some(status) = status
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|s| (400..600).contains(s))
-                else {
-                    continue;
-                };
-                let response = resolve(doc, response);
-                let schema = response.pointer("/content/application~1json/schema");
-                let Some(name) = schema.and_then(schema_name).filter(|n| *n != ERROR_INFO) else {
-                    continue;
-                };
-                if let Some(rust) = crate::lists::pascal(name).filter(|n| types.contains(n)) {
-                    declared.entry(status).or_default().insert(rust);
-                }
-            }
+    let bodies = model.operations.iter().flat_map(|op| &op.declared_errors);
+    for body in bodies.filter(|body| body.schema != ERROR_INFO) {
+        if let Some(rust) = types.of(&body.schema) {
+            declared.entry(body.status).or_default().insert(rust);
         }
     }
     declared
@@ -86,37 +60,38 @@ pub fn render(declared: &BTreeMap<u16, BTreeSet<String>>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::model::tests::{model, operation};
+    use crate::model::{DeclaredError, Operation};
+
+    fn declaring(id: &str, bodies: &[(u16, &str)]) -> Operation {
+        Operation {
+            declared_errors: bodies
+                .iter()
+                .map(|&(status, schema)| DeclaredError {
+                    status,
+                    schema: schema.to_owned(),
+                })
+                .collect(),
+            ..operation(id)
+        }
+    }
 
     #[test]
     fn declared_error_bodies_by_status_without_error_info() {
-        let doc = json!({
-            "paths": {"/streams/{s}/records": {
-                "post": {"responses": {
-                    "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/AppendAck"}}}},
-                    "400": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorInfo"}}}},
-                    "412": {"$ref": "#/components/responses/Condition"},
-                }},
-                "get": {"responses": {
-                    "416": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/TailResponse"}}}},
-                    "default": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Other"}}}},
-                }},
-            }},
-            "components": {"responses": {"Condition": {"content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/AppendConditionFailed"}}}}}},
-        });
-        let types: BTreeSet<String> = [
-            "AppendAck",
-            "ErrorInfo",
-            "AppendConditionFailed",
-            "TailResponse",
-            "Other",
-        ]
-        .map(String::from)
+        let model = model(vec![
+            declaring(
+                "append",
+                &[(400, "ErrorInfo"), (412, "AppendConditionFailed")],
+            ),
+            declaring("read", &[(416, "TailResponse"), (404, "NotGenerated")]),
+            declaring("check_tail", &[(416, "TailResponse")]),
+        ]);
+        let types: TypeNames = BTreeSet::from(
+            ["ErrorInfo", "AppendConditionFailed", "TailResponse"].map(String::from),
+        )
         .into();
-        let declared = of(&doc, &types);
+        let declared = of(&model, &types);
         assert_eq!(
             declared,
             BTreeMap::from([

@@ -4,20 +4,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::requirements::{check_revoke_requirements, check_wrapper_requirements};
-use crate::{CodegenError, load, lower, validate};
-
-/// Facts about the spec that the wrapper needs at compile time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SpecInfo {
-    /// `info.title`.
-    pub title: String,
-    /// `info.version`; progenitor sends it as the `api-version` header.
-    pub version: String,
-    /// The first `servers[].url`, if any: the default endpoint.
-    pub server_url: Option<String>,
-}
+pub use crate::model::SpecInfo;
+use crate::model::{SpecModel, TypeNames};
+use crate::{CodegenError, load};
 
 /// The output of [`generate`].
 #[derive(Debug)]
@@ -40,26 +29,24 @@ pub struct Generated {
     pub surface: crate::surface::Surface,
     /// The spec's operation ids, for `cfg(s2_operation = "...")`.
     pub operation_ids: Vec<String>,
-    /// What the request layer needs to know of each operation.
-    pub operations: Vec<crate::operations::OperationFacts>,
+    /// What the model knows of each operation, sorted by id.
+    pub operations: Vec<crate::model::Operation>,
     /// The crates the generated code needs beyond the ones s2-openapi
     /// always has, as progenitor's type space reports them.
     pub needs: Needs,
-    /// The operations with S2's cursor shape.
-    pub cursor_lists: Vec<crate::lists::CursorOperation>,
-    /// Their `CursorList` impls, for the crate's `list` module.
+    /// The `CursorList` impls of the cursor lists, for the crate's `list`
+    /// module ([`crate::lists`]).
     pub lists_code: String,
-    /// The operations whose success is an event stream.
-    pub live_reads: Vec<crate::live::LiveOperation>,
     /// The live client ([`crate::live`]), formatted.
     pub live_client_code: String,
-    /// Its `LiveRead` impls, for the crate's `live` module.
+    /// Its `LiveRead` impls, for the crate's `live` module
+    /// ([`crate::live_reads`]).
     pub live_reads_code: String,
     /// The `IntoFuture` impls of the operations' builders ([`crate::calls`]).
     pub calls_code: String,
     /// The rules of the spec's constrained types ([`crate::arguments`]).
     pub argument_rules: Vec<(String, String)>,
-    /// Conversions of record-data pairs ([`crate::records::pair_impls`]).
+    /// Conversions of record-data pairs ([`crate::conversions::pair_impls`]).
     pub records_code: String,
 }
 
@@ -126,35 +113,15 @@ pub fn generate(path: &Path) -> Result<Generated, CodegenError> {
 }
 
 /// Like [`generate`], from an already parsed document.
-pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
-    validate::validate(&doc)?;
-    let wrapper_support = check_wrapper_requirements(&doc);
-    let revoke_support = check_revoke_requirements(&doc);
-    let info = spec_info(&doc)?;
-    // Before lowering keeps one media type per response.
-    let mut live_doc = crate::live::spec(&doc);
-    let live_reads = crate::live::of(&live_doc);
-    lower::lower(&mut live_doc)?;
-    crate::records::as_bytes(&mut live_doc);
-    lower::error_bodies_as_bytes(&mut live_doc);
-    let live_spec: openapiv3::OpenAPI = serde_json::from_value(live_doc).map_err(|e| {
+pub fn generate_from_value(doc: Value) -> Result<Generated, CodegenError> {
+    let (model, documents) = crate::model::read(doc)?;
+    let live_spec: openapiv3::OpenAPI = serde_json::from_value(documents.live).map_err(|e| {
         CodegenError::Invalid(format!("the live reads' document is not OpenAPI 3.0: {e}"))
     })?;
-    let notes = lower::lower(&mut doc)?;
-    // Before the error bodies become bytes.
-    let declared_schemas = doc.clone();
-    let surface = crate::surface::Surface::of(&doc);
-    let operation_ids = surface.operations.keys().cloned().collect();
-    let operations = crate::operations::of(&doc);
-    let cursor_lists = crate::lists::of(&doc);
-    let mut notes = notes;
-    notes.extend(crate::records::as_bytes(&mut doc));
-    lower::error_bodies_as_bytes(&mut doc);
-    let lowered = doc.clone();
-    let aliases = lower::unsigned_aliases(&lowered);
-    let spec: openapiv3::OpenAPI = serde_json::from_value(doc).map_err(|e| {
+    let spec: openapiv3::OpenAPI = serde_json::from_value(documents.client).map_err(|e| {
         CodegenError::Invalid(format!("not an OpenAPI 3.0 document after lowering: {e}"))
     })?;
+    let aliases = model.unsigned_aliases();
 
     let code = without_panics(move || {
         let mut generator = progenitor::Generator::new(&settings(&aliases));
@@ -167,11 +134,14 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
             regress: types.uses_regress(),
             uuid: types.uses_uuid(),
         };
-        let type_names: std::collections::BTreeSet<String> =
-            types.iter_types().map(|t| t.name()).collect();
+        let type_names: TypeNames = types
+            .iter_types()
+            .map(|t| t.name())
+            .collect::<std::collections::BTreeSet<String>>()
+            .into();
         // The live client: its schemas are the main client's types.
         let mut live_settings = settings(&aliases);
-        for name in &type_names {
+        for name in type_names.iter() {
             live_settings.with_replacement(
                 name,
                 format!("crate::generated::types::{name}"),
@@ -188,18 +158,28 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
             .map_err(|e| CodegenError::Generator(format!("live reads: {e}")))?;
         Ok((unparse(tokens)?, needs, type_names, unparse(live_tokens)?))
     })??;
-    let (code, needs, type_names, live_client_code) = code;
-    let (live_reads_code, live_notes) = crate::live::render(&live_reads, |schema| {
-        crate::lists::pascal(schema).filter(|name| type_names.contains(name))
-    });
+    let (code, needs, types, live_client_code) = code;
+    Ok(render(model, &types, code, needs, live_client_code))
+}
+
+/// Everything generated from `model`, with progenitor's clients (`code`,
+/// `live_client_code`) and the names of its `types`.
+fn render(
+    model: SpecModel,
+    types: &TypeNames,
+    code: String,
+    needs: Needs,
+    live_client_code: String,
+) -> Generated {
+    let mut notes = model.notes.clone();
+    let (live_reads_code, live_notes) = crate::live_reads::render(&model, types);
     notes.extend(live_notes);
-    let (calls, call_notes) = crate::calls::of(&lowered, &type_names);
+    let (calls_code, call_notes) = crate::calls::render(&model, types);
     notes.extend(call_notes);
-    let calls_code = crate::calls::render(&calls);
-    let argument_rules = crate::arguments::rules(&lowered, &type_names);
-    let declared = crate::declared::of(&declared_schemas, &type_names);
-    let records_code = crate::records::pair_impls(&lowered, &type_names);
-    let (lists_code, list_notes) = crate::lists::render(&cursor_lists, &type_names);
+    let argument_rules = crate::arguments::rules(&model, types);
+    let declared = crate::declared::of(&model, types);
+    let records_code = crate::conversions::pair_impls(&model, types);
+    let (lists_code, list_notes) = crate::lists::render(&model, types);
     notes.extend(list_notes);
 
     let mut client_code = String::from(GENERATED_HEADER);
@@ -207,27 +187,27 @@ pub fn generate_from_value(mut doc: Value) -> Result<Generated, CodegenError> {
         client_code.push_str(&format!("// lowered: {note}\n"));
     }
     client_code.push_str(&code);
-    client_code.push_str(&crate::conversions::from_string_refs(&lowered, &type_names));
+    client_code.push_str(&crate::conversions::from_string_refs(&model, types));
     client_code.push_str(&crate::declared::render(&declared));
-    Ok(Generated {
+    let operations = model.by_id().into_iter().cloned().collect();
+    let operation_ids = model.surface.operations.keys().cloned().collect();
+    Generated {
         client_code,
-        info,
+        info: model.info,
         notes,
-        wrapper_support,
-        revoke_support,
-        surface,
+        wrapper_support: model.wrapper_support,
+        revoke_support: model.revoke_support,
+        surface: model.surface,
         operation_ids,
         operations,
         needs,
-        cursor_lists,
         lists_code,
-        live_reads,
         live_client_code,
         live_reads_code,
         calls_code,
         argument_rules,
         records_code,
-    })
+    }
 }
 
 /// progenitor's settings for both clients.
@@ -265,23 +245,6 @@ fn unparse(tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
     let file: syn::File = syn::parse2(tokens)
         .map_err(|e| CodegenError::Generator(format!("generated code does not parse: {e}")))?;
     Ok(prettyplease::unparse(&file))
-}
-
-fn spec_info(doc: &Value) -> Result<SpecInfo, CodegenError> {
-    let field = |name: &str| {
-        doc.pointer(&format!("/info/{name}"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| CodegenError::Invalid(format!("the document has no `info.{name}`")))
-    };
-    Ok(SpecInfo {
-        title: field("title")?,
-        version: field("version")?,
-        server_url: doc
-            .pointer("/servers/0/url")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    })
 }
 
 /// Runs `f`, turning a panic inside progenitor or typify (they have

@@ -1,10 +1,19 @@
 //! Code generation for `s2-openapi`.
 //!
-//! The pipeline is: [`load`] a spec (YAML or JSON), [`validate`] that it is
-//! internally consistent, [`lower`] OpenAPI 3.1 constructs to the 3.0 that
-//! progenitor reads, then generate and format Rust code with progenitor.
-//! `build.rs` calls [`generate()`]; every step is usable on its own for tests
-//! and tooling.
+//! The pipeline is: [`load`] a spec (YAML or JSON), then read its
+//! [`model`]: [`validate`] that it is internally consistent, [`lower`]
+//! OpenAPI 3.1 constructs to the 3.0 that progenitor reads, and take each
+//! fact of the spec and its operations at the stage where it holds. Then
+//! generate and format Rust code with progenitor, and the emitters
+//! ([`operations`], [`lists`], [`live_reads`], [`calls`], [`arguments`],
+//! [`declared`], [`conversions`]) render the model with the names of the
+//! types progenitor made. `build.rs` calls [`generate()`]; every step is
+//! usable on its own for tests and tooling.
+//!
+//! The modules in layers, each using only those below it: [`doc`] (JSON
+//! helpers) and [`error`]; the document's checks and rewrites ([`validate`],
+//! [`lower`], [`records`], [`live`]) and readings ([`surface`],
+//! [`requirements`]); the [`model`]; the emitters; [`mod@generate`].
 
 #![deny(missing_docs)]
 
@@ -12,12 +21,15 @@ pub mod arguments;
 pub mod calls;
 pub mod conversions;
 pub mod declared;
+pub mod doc;
 pub mod error;
 pub mod generate;
 pub mod lists;
 pub mod live;
+pub mod live_reads;
 pub mod load;
 pub mod lower;
+pub mod model;
 pub mod operations;
 pub mod records;
 pub mod requirements;

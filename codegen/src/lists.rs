@@ -1,135 +1,10 @@
-//! The operations with S2's cursor shape, and the Rust that makes each a
-//! stream (`s2_openapi::CursorList`).
-//!
-//! The shape: query parameters `start_after` and `limit`; a JSON success
-//! body, a named object schema with a required boolean `has_more` and one
-//! required array of a named item schema; an item with a required `name`
-//! (or else `id`), the cursor the next page starts after.
+//! The Rust that makes each cursor list of the model
+//! ([`crate::model::CursorList`]) a stream (`s2_openapi::CursorList`).
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
-use crate::lower::HTTP_METHODS;
-use crate::surface::{resolve, schema_name};
-
-/// One operation with the cursor shape.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CursorOperation {
-    /// `operationId`.
-    pub id: String,
-    /// The schema of its page (the success body).
-    pub page: String,
-    /// The page's array property.
-    pub items: String,
-    /// The schema of an item.
-    pub item: String,
-    /// The item's property that the next page starts after.
-    pub cursor: String,
-}
-
-/// Every operation of `doc` with the cursor shape, sorted by id.
-pub fn of(doc: &Value) -> Vec<CursorOperation> {
-    let mut found = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-        return found;
-    };
-    for item in paths.values() {
-        for method in HTTP_METHODS {
-            if let Some(op) = item.get(method)
-                && let Some(cursor_op) = cursor_operation(doc, item, op)
-            {
-                found.push(cursor_op);
-            }
-        }
-    }
-    found.sort_by(|a, b| a.id.cmp(&b.id));
-    found
-}
-
-fn cursor_operation(doc: &Value, item: &Value, op: &Value) -> Option<CursorOperation> {
-    let id = op.get("operationId")?.as_str()?;
-    let query: BTreeSet<&str> = [item, op]
-        .into_iter()
-        .filter_map(|v| v.get("parameters").and_then(Value::as_array))
-        .flatten()
-        .map(|p| resolve(doc, p))
-        .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
-        .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .collect();
-    if !query.contains("start_after") || !query.contains("limit") {
-        return None;
-    }
-    let page = op
-        .get("responses")?
-        .as_object()?
-        .iter()
-        .filter(|(status, _)| status.starts_with('2'))
-        .find_map(|(_, response)| {
-            schema_name(resolve(doc, response).pointer("/content/application~1json/schema")?)
-        })?;
-    let page_schema = doc.pointer(&format!("/components/schemas/{page}"))?;
-    let required = |schema: &Value, name: &str| {
-        schema
-            .get("required")
-            .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(name)))
-    };
-    let properties = page_schema.get("properties")?.as_object()?;
-    let has_more = properties.get("has_more")?;
-    if has_more.get("type").and_then(Value::as_str) != Some("boolean")
-        || !required(page_schema, "has_more")
-    {
-        return None;
-    }
-    let mut arrays = properties
-        .iter()
-        .filter(|(_, p)| p.get("type").and_then(Value::as_str) == Some("array"));
-    let (items, array) = arrays.next()?;
-    if arrays.next().is_some() || !required(page_schema, items) {
-        return None;
-    }
-    let item = schema_name(array.get("items")?)?;
-    let item_schema = doc.pointer(&format!("/components/schemas/{item}"))?;
-    let cursor = ["name", "id"].into_iter().find(|c| {
-        item_schema.pointer(&format!("/properties/{c}")).is_some() && required(item_schema, c)
-    })?;
-    Some(CursorOperation {
-        id: id.to_owned(),
-        page: page.to_owned(),
-        items: items.clone(),
-        item: item.to_owned(),
-        cursor: cursor.to_owned(),
-    })
-}
-
-/// progenitor's and typify's Rust name for an operation id or a schema
-/// name (both apply heck's PascalCase), for a name of ASCII letters,
-/// digits and underscores that begins with a letter; `None` for any other,
-/// which is left out rather than guessed.
-pub(crate) fn pascal(name: &str) -> Option<String> {
-    use heck::ToPascalCase as _;
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    plain.then(|| name.to_pascal_case())
-}
-
-/// The named schemas of `doc` whose type progenitor generated (`types`),
-/// each with its Rust name.
-pub(crate) fn generated_schemas<'a>(
-    doc: &'a Value,
-    types: &'a BTreeSet<String>,
-) -> impl Iterator<Item = (String, &'a Value)> + 'a {
-    let schemas = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object);
-    schemas.into_iter().flatten().filter_map(|(name, schema)| {
-        let rust = pascal(name).filter(|n| types.contains(n))?;
-        Some((rust, schema))
-    })
-}
+use crate::doc::pascal;
+use crate::model::{SpecModel, TypeNames};
 
 /// A property name that is the same Rust field name: already snake_case,
 /// and an identifier (not a keyword).
@@ -138,20 +13,23 @@ fn field(name: &str) -> Option<&str> {
     (name == name.to_snake_case() && syn::parse_str::<syn::Ident>(name).is_ok()).then_some(name)
 }
 
-/// The `CursorList` impls for `operations`, for `include!` in the crate's
-/// `list` module; `types` are the names of the generated types. An
-/// operation whose Rust names cannot be derived with certainty is left out,
-/// with a note.
-pub fn render(operations: &[CursorOperation], types: &BTreeSet<String>) -> (String, Vec<String>) {
+/// The `CursorList` impls of the model's cursor lists, for `include!` in
+/// the crate's `list` module. An operation whose Rust names cannot be
+/// derived with certainty (a schema without a generated type among
+/// `types`, a property that is not a field name) is left out, with a note.
+pub fn render(model: &SpecModel, types: &TypeNames) -> (String, Vec<String>) {
     let mut code = String::new();
     let mut notes = Vec::new();
-    for op in operations {
+    for op in model.by_id() {
+        let Some(list) = &op.cursor_list else {
+            continue;
+        };
         let names = (
             pascal(&op.id),
-            pascal(&op.page).filter(|n| types.contains(n)),
-            pascal(&op.item).filter(|n| types.contains(n)),
-            field(&op.items),
-            field(&op.cursor),
+            types.of(&list.page),
+            types.of(&list.item),
+            field(&list.items),
+            field(&list.cursor),
         );
         let (Some(builder), Some(page), Some(item), Some(items), Some(cursor)) = names else {
             notes.push(format!(
@@ -183,55 +61,30 @@ pub fn render(operations: &[CursorOperation], types: &BTreeSet<String>) -> (Stri
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use std::collections::BTreeSet;
 
     use super::*;
+    use crate::model::tests::{model, operation};
+    use crate::model::{CursorList, Operation};
 
-    fn doc() -> Value {
-        json!({
-            "components": {
-                "parameters": {"after": {"name": "start_after", "in": "query", "schema": {"type": "string"}}},
-                "schemas": {
-                    "ListThingsResponse": {"type": "object", "required": ["things", "has_more"], "properties": {
-                        "has_more": {"type": "boolean"},
-                        "things": {"type": "array", "items": {"$ref": "#/components/schemas/ThingInfo"}}
-                    }},
-                    "ThingInfo": {"type": "object", "required": ["id"], "properties": {
-                        "id": {"type": "string"}, "name": {"type": "string"}
-                    }}
-                }
-            },
-            "paths": {"/things": {"get": {
-                "operationId": "list_things",
-                "parameters": [
-                    {"$ref": "#/components/parameters/after"},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer"}}
-                ],
-                "responses": {"200": {"content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ListThingsResponse"}
-                }}}}
-            }}}
-        })
+    fn list(id: &str, items: &str) -> Operation {
+        Operation {
+            cursor_list: Some(CursorList {
+                page: "ListThingsResponse".to_owned(),
+                items: items.to_owned(),
+                item: "ThingInfo".to_owned(),
+                cursor: "id".to_owned(),
+            }),
+            ..operation(id)
+        }
     }
 
     #[test]
-    fn finds_the_cursor_shape() {
-        let ops = of(&doc());
-        assert_eq!(
-            ops,
-            [CursorOperation {
-                id: "list_things".to_owned(),
-                page: "ListThingsResponse".to_owned(),
-                items: "things".to_owned(),
-                item: "ThingInfo".to_owned(),
-                // `name` is not required: the cursor is the id.
-                cursor: "id".to_owned(),
-            }]
-        );
-        let types = ["ListThingsResponse", "ThingInfo"]
-            .map(str::to_owned)
-            .into();
-        let (code, notes) = render(&ops, &types);
+    fn each_cursor_list_streams_its_items() {
+        let model = model(vec![list("list_things", "things"), operation("get_thing")]);
+        let types: TypeNames =
+            BTreeSet::from(["ListThingsResponse", "ThingInfo"].map(str::to_owned)).into();
+        let (code, notes) = render(&model, &types);
         assert!(notes.is_empty(), "{notes:?}");
         assert!(
             code.contains("for crate::generated::builder::ListThings<'a>"),
@@ -239,47 +92,19 @@ mod tests {
         );
         assert!(code.contains("&page.things"), "{code}");
         assert!(code.contains("item.id.clone()"), "{code}");
-        // An unknown type name is a note, not a guess.
-        let (code, notes) = render(&ops, &BTreeSet::new());
+        assert!(!code.contains("GetThing"), "{code}");
+        syn::parse_file(&code).unwrap();
+        // An unknown type name is a note, not a guess; so is an array
+        // property that is no Rust field name.
+        let (code, notes) = render(&model, &TypeNames::default());
+        assert!(code.is_empty() && notes.len() == 1, "{code} {notes:?}");
+        let model = crate::model::tests::model(vec![list("list_things", "type")]);
+        let (code, notes) = render(&model, &types);
         assert!(code.is_empty() && notes.len() == 1, "{code} {notes:?}");
     }
 
     #[test]
-    fn other_shapes_are_not_lists() {
-        type Change = fn(&mut Value);
-        let cases: [(&str, Change); 4] = [
-            ("no limit", |d| {
-                d["paths"]["/things"]["get"]["parameters"][1]["name"] = json!("max");
-            }),
-            ("has_more is not a boolean", |d| {
-                d["components"]["schemas"]["ListThingsResponse"]["properties"]["has_more"]["type"] =
-                    json!("string");
-            }),
-            ("two arrays", |d| {
-                d["components"]["schemas"]["ListThingsResponse"]["properties"]["more"] =
-                    json!({"type": "array"});
-            }),
-            ("no required cursor", |d| {
-                d["components"]["schemas"]["ThingInfo"]["required"] = json!([]);
-            }),
-        ];
-        for (why, change) in cases {
-            let mut doc = doc();
-            change(&mut doc);
-            assert!(of(&doc).is_empty(), "{why}");
-        }
-    }
-
-    #[test]
-    fn rust_names_as_progenitor_makes_them() {
-        assert_eq!(pascal("list_streams").as_deref(), Some("ListStreams"));
-        assert_eq!(pascal("listHTTP").as_deref(), Some("ListHttp"));
-        assert_eq!(
-            pascal("ListStreamsResponse").as_deref(),
-            Some("ListStreamsResponse")
-        );
-        assert_eq!(pascal("u64").as_deref(), Some("U64"));
-        assert_eq!(pascal("list-streams"), None);
+    fn field_names_as_progenitor_makes_them() {
         assert_eq!(field("has_more"), Some("has_more"));
         for not_a_field in ["type", "as", "in", "async", "hasMore", "a-b"] {
             assert_eq!(field(not_a_field), None, "{not_a_field}");

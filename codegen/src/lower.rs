@@ -31,6 +31,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::CodegenError;
+use crate::doc::{HTTP_METHODS, resolve_ref};
 
 /// Lowers `doc` in place and returns human-readable notes on the
 /// operation-level changes made.
@@ -107,11 +108,6 @@ pub fn for_each_schema(doc: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value
         }
     }
 }
-
-/// The operation keys of a path item.
-pub const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 fn visit_operation(op: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
     if let Some(params) = op.get_mut("parameters") {
@@ -237,36 +233,6 @@ pub fn unsigned_when_non_negative(schema: &mut Map<String, Value>) {
         Some(_) => return,
     };
     schema.insert("format".to_owned(), json!(unsigned));
-}
-
-/// Named schemas that are only an unsigned integer (such as S2's `u64`:
-/// `integer`, `minimum: 0`), each with the Rust primitive it stands for:
-/// the generator uses the primitive itself rather than a newtype around it
-/// (`seq_num: u64`, not `seq_num: U64`). Read after [`lower`].
-pub fn unsigned_aliases(doc: &Value) -> Vec<(String, &'static str)> {
-    const PLAIN: [&str; 5] = ["type", "format", "minimum", "description", "title"];
-    doc.pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, schema)| {
-            let schema = schema.as_object()?;
-            if schema.get("type").and_then(Value::as_str) != Some("integer")
-                || !schema.keys().all(|k| PLAIN.contains(&k.as_str()))
-                || schema.get("minimum").and_then(Value::as_f64).unwrap_or(0.0) != 0.0
-            {
-                return None;
-            }
-            let rust = match schema.get("format").and_then(Value::as_str)? {
-                "uint64" => "u64",
-                "uint32" => "u32",
-                "uint16" => "u16",
-                "uint8" => "u8",
-                _ => return None,
-            };
-            Some((crate::lists::pascal(name)?, rust))
-        })
-        .collect()
 }
 
 /// `type: [X, "null"]` becomes `type: X` plus `nullable: true`.
@@ -484,17 +450,12 @@ pub fn inline_reference(value: &mut Value, doc: &Value) {
         let Some(target) = value
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|r| crate::validate::resolve(doc, r))
+            .and_then(|r| resolve_ref(doc, r))
         else {
             return;
         };
         *value = target.clone();
     }
-}
-
-pub(crate) fn is_json_media_type(media_type: &str) -> bool {
-    let essence = media_type.split(';').next().unwrap_or("").trim();
-    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// Keeps one media type per body: the first JSON one, else the first.
@@ -507,7 +468,7 @@ pub fn keep_one_media_type(body: &mut Value, what: &str, notes: &mut Vec<String>
     }
     let keep = content
         .keys()
-        .find(|k| is_json_media_type(k))
+        .find(|k| crate::doc::is_json_media_type(k))
         .or_else(|| content.keys().next())
         .cloned();
     if let Some(keep) = keep {
@@ -980,23 +941,6 @@ mod tests {
         assert_eq!(
             doc["paths"]["/x"]["get"]["responses"]["200"],
             json!({"$ref": "#/components/responses/Nowhere"})
-        );
-    }
-
-    #[test]
-    fn unsigned_aliases_are_the_plain_ones() {
-        let doc = json!({"components": {"schemas": {
-            "u64": {"type": "integer", "format": "uint64", "minimum": 0},
-            "u32": {"type": "integer", "format": "uint32", "description": "d"},
-            "Bounded": {"type": "integer", "format": "uint64", "maximum": 9},
-            "Signed": {"type": "integer", "format": "int64"},
-            "Text": {"type": "string"}
-        }}});
-        let mut aliases = unsigned_aliases(&doc);
-        aliases.sort();
-        assert_eq!(
-            aliases,
-            [("U32".to_owned(), "u32"), ("U64".to_owned(), "u64")]
         );
     }
 }

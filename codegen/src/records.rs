@@ -14,12 +14,10 @@
 //!   (`Operation::record_format`), so header and encoding cannot disagree.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::lower::HTTP_METHODS;
-use crate::surface::{SCHEMA_PREFIX, resolve, schema_name};
+use crate::doc::{HTTP_METHODS, SCHEMA_PREFIX, resolve, schema_name};
 
 /// The header naming the JSON encoding of record data.
 pub const FORMAT_HEADER: &str = "s2-format";
@@ -199,29 +197,10 @@ fn pair_items(schema: &Value) -> Option<&Value> {
     schema.get("items").filter(|_| is_pair)
 }
 
-/// `From<(name, value)>` for each generated type of a named pair of record
-/// bytes (S2's `Header`), so that a header is written
-/// `("content-type", "text/plain").into()` rather than as the two-element
-/// array typify makes it, and `name()` and `value()` to read it.
-pub fn pair_impls(doc: &Value, types: &BTreeSet<String>) -> String {
-    let mut code = String::new();
-    for (rust, schema) in crate::lists::generated_schemas(doc, types) {
-        if pair_items(schema) == Some(&bytes_ref()) {
-            let _ = writeln!(
-                code,
-                "impl<N: Into<{BYTES_TYPE}>, V: Into<{BYTES_TYPE}>> From<(N, V)> \
-                 for crate::generated::types::{rust} {{\n    \
-                 fn from((name, value): (N, V)) -> Self {{\n        \
-                 Self::from([name.into(), value.into()])\n    }}\n}}\n\
-                 impl crate::generated::types::{rust} {{\n    \
-                 /// The header's name.\n    \
-                 pub fn name(&self) -> &{BYTES_TYPE} {{\n        &self.0[0]\n    }}\n\n    \
-                 /// The header's value.\n    \
-                 pub fn value(&self) -> &{BYTES_TYPE} {{\n        &self.0[1]\n    }}\n}}"
-            );
-        }
-    }
-    code
+/// Whether `schema` is a pair of record bytes, as [`as_bytes`] makes a
+/// name-value pair (S2's `Header`).
+pub fn is_record_pair(schema: &Value) -> bool {
+    pair_items(schema) == Some(&bytes_ref())
 }
 
 fn bytes_ref() -> Value {
@@ -288,23 +267,15 @@ mod tests {
     }
 
     #[test]
-    fn a_pair_of_record_bytes_converts_from_a_tuple() {
+    fn the_header_pair_becomes_a_pair_of_record_bytes() {
         let mut lowered = doc();
+        assert!(!is_record_pair(&lowered["components"]["schemas"]["Header"]));
         as_bytes(&mut lowered);
-        let types = ["Header", "Rec", "Other"].map(str::to_owned).into();
-        let code = pair_impls(&lowered, &types);
-        let file = syn::parse_file(&code).unwrap();
-        assert_eq!(file.items.len(), 2, "{code}");
-        assert!(
-            code.contains("From<(N, V)> for crate::generated::types::Header"),
-            "{code}"
-        );
-        assert!(code.contains("pub fn name(&self)"), "{code}");
-        assert!(code.contains("pub fn value(&self)"), "{code}");
-        // Not generated: no impl for a type progenitor did not make.
-        assert_eq!(pair_impls(&lowered, &BTreeSet::new()), "");
-        // A pair of strings (no `s2-format`) is left as it is.
-        assert_eq!(pair_impls(&doc(), &types), "");
+        let schemas = &lowered["components"]["schemas"];
+        assert!(is_record_pair(&schemas["Header"]));
+        for other in ["Rec", "Other", "Input", BYTES_SCHEMA] {
+            assert!(!is_record_pair(&schemas[other]), "{other}");
+        }
     }
 
     #[test]

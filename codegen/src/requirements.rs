@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::surface::resolve;
+use crate::doc::resolve;
 
 /// The operation the revoke methods, bulk revocation and `s2-revoke` call.
 pub const REVOKE_OPERATION_ID: &str = "revoke_access_token";

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::lower::HTTP_METHODS;
+use crate::doc::{HTTP_METHODS, resolve};
 
 /// The surface of one (lowered) spec.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -213,23 +213,6 @@ fn line_diff(old: &str, new: &str) -> String {
         let _ = writeln!(out, "    + {}", line.trim());
     }
     out.trim_end().to_owned()
-}
-
-/// Where a `$ref` to a component schema points.
-pub(crate) const SCHEMA_PREFIX: &str = "#/components/schemas/";
-
-/// The name of the component schema `schema` refers to, when it is a
-/// `$ref` to one.
-pub(crate) fn schema_name(schema: &Value) -> Option<&str> {
-    schema.get("$ref")?.as_str()?.strip_prefix(SCHEMA_PREFIX)
-}
-
-/// `value`, or what its `$ref` points to.
-pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(r) => crate::validate::resolve(doc, r).unwrap_or(value),
-        None => value,
-    }
 }
 
 fn content_summary(item: &Value) -> String {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::CodegenError;
-use crate::lower::HTTP_METHODS;
+use crate::doc::{HTTP_METHODS, resolve_ref as resolve};
 
 /// Checks that every local `$ref` points at a schema (not at nothing, and
 /// not only at more `$ref`s leading back to itself), that every schema
@@ -145,11 +145,6 @@ fn check_operation_ids(doc: &Value) -> Result<(), CodegenError> {
         }
     }
     Ok(())
-}
-
-/// Resolves a local reference (`#/a/b`); other references are not supported.
-pub fn resolve<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
-    doc.pointer(reference.strip_prefix('#')?)
 }
 
 /// The names of `{...}` variables in a path template.
