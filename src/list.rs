@@ -9,7 +9,8 @@
 
 use std::future::Future;
 
-use futures_util::{Stream, TryStreamExt as _, stream};
+use futures_util::stream::{self, BoxStream};
+use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::error::Error;
 
@@ -56,8 +57,9 @@ pub trait CursorList<'a>: Sized + Send + 'a {
 
     /// Every page, in order, each request through the request layer (its
     /// retries and deadline are per page). An error ends the stream, after
-    /// every page received before it.
-    fn pages(self) -> impl Stream<Item = Result<Self::Page, Error>> + Send + 'a
+    /// every page received before it. Boxed, so it is `Unpin`: `try_next`
+    /// and `next` work on it as it comes.
+    fn pages(self) -> BoxStream<'a, Result<Self::Page, Error>>
     where
         Self: Clone,
     {
@@ -88,17 +90,19 @@ pub trait CursorList<'a>: Sized + Send + 'a {
             };
             Ok(Some((page, next)))
         })
+        .boxed()
     }
 
     /// Every item of every page, in order. An error ends the stream, after
     /// every item received before it.
-    fn items(self) -> impl Stream<Item = Result<Self::Item, Error>> + Send + 'a
+    fn items(self) -> BoxStream<'a, Result<Self::Item, Error>>
     where
         Self: Clone,
     {
         self.pages()
             .map_ok(|page| stream::iter(Self::into_items(page).into_iter().map(Ok)))
             .try_flatten()
+            .boxed()
     }
 }
 
