@@ -208,6 +208,40 @@ mod scripted {
         );
         assert_eq!(server.attempts(), 0);
     }
+
+    /// A producer whose runtime shuts down leaves no ticket waiting: the
+    /// tickets of records sent and of records not yet sent resolve, as
+    /// abandoned (they may have been appended), while the application
+    /// still holds the producer.
+    #[test]
+    fn tickets_resolve_when_the_producers_runtime_shuts_down() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        // The first append is never answered; the second batch waits
+        // behind it, or both wait to be sent.
+        let (producer, tickets) = runtime.block_on(async {
+            let server = FaultServer::start(vec![Fault::Hang]).await;
+            let basin = client(&server.endpoint).basin(BASIN).unwrap();
+            let config = ProducerConfig::new().max_batch_records(1);
+            let producer = basin.producer("s", config).await.unwrap();
+            let first = producer.submit(record("a")).await.unwrap();
+            let second = producer.submit(record("b")).await.unwrap();
+            (producer, [first, second])
+        });
+        drop(runtime);
+        let other = tokio::runtime::Runtime::new().unwrap();
+        for ticket in tickets {
+            let outcome = other
+                .block_on(async { tokio::time::timeout(Duration::from_secs(10), ticket).await });
+            let err = outcome.expect("the ticket still waits").unwrap_err();
+            assert!(matches!(err, ProducerError::Abandoned), "{err:?}");
+            assert!(err.may_have_been_appended());
+        }
+        let err = other.block_on(producer.submit(record("c"))).unwrap_err();
+        assert!(
+            matches!(err, ProducerError::NotSent(NotSent::Stopped)),
+            "{err:?}"
+        );
+    }
 }
 
 #[cfg(all(
