@@ -210,9 +210,8 @@ mod scripted {
     }
 
     /// A producer whose runtime shuts down leaves no ticket waiting: the
-    /// tickets of records sent and of records not yet sent resolve, as
-    /// abandoned (they may have been appended), while the application
-    /// still holds the producer.
+    /// tickets of records sent and of records not yet sent resolve while
+    /// the application still holds the producer.
     #[test]
     fn tickets_resolve_when_the_producers_runtime_shuts_down() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -233,8 +232,18 @@ mod scripted {
             let outcome = other
                 .block_on(async { tokio::time::timeout(Duration::from_secs(10), ticket).await });
             let err = outcome.expect("the ticket still waits").unwrap_err();
-            assert!(matches!(err, ProducerError::Abandoned), "{err:?}");
-            assert!(err.may_have_been_appended());
+            // Abandoned when the task went first; when the shutdown cut the
+            // connection under a batch first, the task saw that failure
+            // (and stopped), as it would any other.
+            assert!(
+                matches!(
+                    err,
+                    ProducerError::Abandoned
+                        | ProducerError::Append { .. }
+                        | ProducerError::NotSent(NotSent::EarlierBatchFailed)
+                ),
+                "{err:?}"
+            );
         }
         let err = other.block_on(producer.submit(record("c"))).unwrap_err();
         assert!(
