@@ -3,7 +3,7 @@
 //! else where `.ci/run` installs it): `S2_BENCH_PRODUCER_RECORDS` records
 //! (default 1,000,000) of 100 bytes through the crate's `Producer` (without
 //! a position: one batch in flight; and exactly once, `match_tail`: up to
-//! five), against
+//! five, over HTTP/1.1 and over h2c), against
 //! a plain reqwest loop posting the same batches of 1,000 one after another
 //! (the floor), and S2's own SDK's `Producer` (over HTTP/2: a peer); and the
 //! generated `append` called once per record on the first 10,000 (a rate).
@@ -67,17 +67,20 @@ mod producer {
         );
         let (mut t_crate, mut t_raw, mut t_sdk) = (Vec::new(), Vec::new(), Vec::new());
         let mut t_once = Vec::new();
+        let mut t_once_h2 = Vec::new();
         let mut sdk_extra = Vec::new();
         for round in 0..ROUNDS {
-            for turn in 0..4 {
+            for turn in 0..5 {
                 // A fresh server each run: s2-lite keeps what it was given
                 // in memory and slows down as it grows.
                 let s2 = S2Lite::start().await;
-                let client = s2.client(false);
+                let which = (round + turn) % 5;
+                // Exactly once over h2c: its batches in flight share one
+                // connection instead of one each.
+                let client = s2.client(which == 4);
                 let basin = create_basin(&client, BASIN).await.unwrap();
                 create_stream(&basin, "s").await.unwrap();
                 let started = Instant::now();
-                let which = (round + turn) % 4;
                 match which {
                     0 => {
                         let raw = reqwest::Client::new();
@@ -93,7 +96,7 @@ mod producer {
                         write_crate(&basin, records, config).await;
                         t_once.push(started.elapsed().as_secs_f64());
                     }
-                    _ => {
+                    3 => {
                         let endpoints =
                             s2_sdk::types::S2Endpoints::for_endpoint(&s2.endpoint).unwrap();
                         let config =
@@ -101,6 +104,11 @@ mod producer {
                         let sdk = s2_sdk::S2::new(config).unwrap();
                         write_sdk(&sdk, records).await;
                         t_sdk.push(started.elapsed().as_secs_f64());
+                    }
+                    _ => {
+                        let config = ProducerConfig::new().match_tail();
+                        write_crate(&basin, records, config).await;
+                        t_once_h2.push(started.elapsed().as_secs_f64());
                     }
                 }
                 let tail = basin.generated().check_tail().stream("s").await.unwrap();
@@ -137,17 +145,20 @@ mod producer {
             median(t_raw),
             median(t_sdk),
         );
+        let o2 = median(t_once_h2);
         let rate = |t: f64| records as f64 / t;
         println!(
-            "  median records/s: producer {:.0}, producer exactly once {:.0}, reqwest loop {:.0}, \
-             s2-sdk producer {:.0}; generated append per record {per_call:.0}",
+            "  median records/s: producer {:.0}, producer exactly once {:.0} (over h2c {:.0}), \
+             reqwest loop {:.0}, s2-sdk producer {:.0}; generated append per record {per_call:.0}",
             rate(c),
             rate(o),
+            rate(o2),
             rate(r),
             rate(s),
         );
         println!("producer crate/reqwest-loop: {:.3}", r / c);
         println!("producer crate-exactly-once/reqwest-loop: {:.3}", r / o);
+        println!("producer crate-exactly-once-h2c/reqwest-loop: {:.3}", r / o2);
         println!("producer s2-sdk/reqwest-loop: {:.3}", r / s);
         println!("producer crate/s2-sdk: {:.3}", s / c);
         println!("producer crate-exactly-once/s2-sdk: {:.3}", s / o);
