@@ -158,7 +158,10 @@ mod producer {
         );
         println!("producer crate/reqwest-loop: {:.3}", r / c);
         println!("producer crate-exactly-once/reqwest-loop: {:.3}", r / o);
-        println!("producer crate-exactly-once-h2c/reqwest-loop: {:.3}", r / o2);
+        println!(
+            "producer crate-exactly-once-h2c/reqwest-loop: {:.3}",
+            r / o2
+        );
         println!("producer s2-sdk/reqwest-loop: {:.3}", r / s);
         println!("producer crate/s2-sdk: {:.3}", s / c);
         println!("producer crate-exactly-once/s2-sdk: {:.3}", s / o);
