@@ -828,5 +828,12 @@ mod tests {
         let e = ApiError::from_body(status, None, b"<html>");
         assert_eq!((e.code(), e.message()), (None, "<html>"));
         assert_eq!(e.status(), status);
+        // Read with the spec's `ErrorInfo`, whose `message` is required (S2
+        // always sends one: `s2-api`'s `ErrorInfo.message` is a `String`).
+        // A body without it is not S2's error: its code is not taken, and
+        // the status alone decides what may be retried.
+        let e = ApiError::from_body(status, None, br#"{"code":"rate_limited"}"#);
+        assert_eq!(e.code(), None);
+        assert_eq!(e.body().unwrap()["code"], "rate_limited");
     }
 }

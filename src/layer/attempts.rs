@@ -44,16 +44,31 @@ pub(super) struct Policy {
 }
 
 /// What a layer's answers are: the value the attempts are handed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Answers {
     /// Bodies read whole within the attempt, so that one cut short is the
     /// attempt's failure, retried by the same rules.
-    #[default]
     Whole,
     /// Event streams (the live client's): asked for with
     /// `Accept: text/event-stream`, handed on unread, with no per-attempt
     /// timeout (the live read watches for silence instead).
     EventStream,
+}
+
+/// The timeout an attempt sets on its request, when it is not the
+/// client's own: an answer read whole gets the time `left` before the
+/// deadline when that is shorter, or `request_timeout` (already lengthened
+/// by a long poll's `wait`) when a wait asks for longer than the client's;
+/// an event stream keeps the one it asked for (it is never cut: the live
+/// read watches for silence instead).
+fn attempt_timeout(
+    answers: Answers,
+    left: Duration,
+    request_timeout: Duration,
+    wait: Duration,
+) -> Option<Duration> {
+    (answers == Answers::Whole && (left < request_timeout || !wait.is_zero()))
+        .then(|| left.min(request_timeout))
 }
 
 impl Answers {
@@ -153,10 +168,8 @@ impl<'a> Attempts<'a> {
                 None
             };
             let left = deadline.saturating_duration_since(attempt_started);
-            if answers == Answers::Whole && (left < request_timeout || !wait.is_zero()) {
-                // Cut to the time left, or lengthened past the client's
-                // own timeout by a long poll's wait.
-                *request.timeout_mut() = Some(left.min(request_timeout));
+            if let Some(timeout) = attempt_timeout(answers, left, request_timeout, wait) {
+                *request.timeout_mut() = Some(timeout);
             }
             let span = AttemptSpan::new(report.attempts);
             let once = attempt(http, request, answers);
@@ -527,5 +540,29 @@ mod tests {
         let huge = wait("http://h/r?wait=18446744073709551615");
         assert_eq!(huge, Duration::from_secs(u64::MAX));
         assert_eq!(Duration::from_secs(5).saturating_add(huge), Duration::MAX);
+    }
+
+    /// The four cases of an attempt's own timeout.
+    #[test]
+    fn an_attempt_is_cut_to_the_deadline_and_lengthened_only_by_a_wait() {
+        let (client, wait) = (Duration::from_secs(5), Duration::from_secs(12));
+        let whole = |left, timeout, wait| attempt_timeout(Answers::Whole, left, timeout, wait);
+        // Time enough and no wait: the client's own timeout applies.
+        assert_eq!(whole(Duration::from_secs(20), client, Duration::ZERO), None);
+        // Near the deadline: cut to the time left.
+        let left = Duration::from_secs(2);
+        assert_eq!(whole(left, client, Duration::ZERO), Some(left));
+        // A long poll: the client's timeout plus the wait, within the
+        // deadline (itself lengthened by the wait).
+        let lengthened = client + wait;
+        assert_eq!(
+            whole(Duration::from_secs(32), lengthened, wait),
+            Some(lengthened)
+        );
+        assert_eq!(whole(left, lengthened, wait), Some(left));
+        // An event stream is never cut, even near the deadline.
+        for (left, wait) in [(left, Duration::ZERO), (left, wait)] {
+            assert_eq!(attempt_timeout(Answers::EventStream, left, client, wait), None);
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::spec::Operation;
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// S2's idempotency token header.
-pub(crate) const REQUEST_TOKEN: HeaderName = HeaderName::from_static("s2-request-token");
+const REQUEST_TOKEN: HeaderName = HeaderName::from_static("s2-request-token");
 
 /// The header naming the JSON encoding of record data, and the encoding of
 /// [`RecordBytes`](crate::RecordBytes).
@@ -27,7 +27,7 @@ const ENCRYPTION_KEY: HeaderName = HeaderName::from_static("s2-encryption-key");
 
 /// The header naming the basin when basins share the account endpoint
 /// (s2-lite, a single cell).
-pub(crate) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
+pub(super) const S2_BASIN: HeaderName = HeaderName::from_static("s2-basin");
 
 /// Sets what `request` carries on every attempt: `operation` is the spec's
 /// facts about it (none for an operation the spec lacks), `basin` the

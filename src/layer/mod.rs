@@ -129,8 +129,8 @@ impl Default for RequestLayer {
 
 impl RequestLayer {
     /// A layer with this retry policy, per-attempt timeout (the one the
-    /// `reqwest::Client` applies; only cut shorter, never made longer) and
-    /// overall deadline.
+    /// `reqwest::Client` applies; cut to the time left before the deadline,
+    /// and lengthened only by a long poll's wait) and overall deadline.
     pub fn new(retry: RetryPolicy, request_timeout: Duration, operation_timeout: Duration) -> Self {
         Self {
             policy: Arc::new(Policy {
@@ -379,13 +379,36 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_stream_is_asked_for_and_handed_on_unread() {
-        let (url, seen) = serve(&[200]).await;
+        // One event, then the stream stays open: a layer that read the
+        // body before handing it on would never return.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/things/x", listener.local_addr().unwrap());
+        let app = axum::Router::new().fallback(|headers: http::HeaderMap| async move {
+            let event = bytes::Bytes::from_static(b"data: x\n\n");
+            let body = futures_util::StreamExt::chain(
+                futures_util::stream::once(async move { Ok::<_, std::io::Error>(event) }),
+                futures_util::stream::pending(),
+            );
+            let accept = headers.get("accept").cloned();
+            let mut response = axum::response::Response::new(axum::body::Body::from_stream(body));
+            if let Some(accept) = accept {
+                response.headers_mut().insert("x-accept", accept);
+            }
+            response
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
         let layer = RequestLayer::default().for_event_streams();
         let http = reqwest::Client::new();
         let request = http.get(&url).build().unwrap();
-        let response = layer.call(&http, request, "not_in_the_spec").await.unwrap();
+        let call = layer.call(&http, request, "not_in_the_spec");
+        let mut response = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("the layer waited for the end of an event stream")
+            .unwrap();
         assert_eq!(response.status(), reqwest::StatusCode::OK);
-        assert_eq!(seen.lock().unwrap()[0]["accept"], "text/event-stream");
+        assert_eq!(response.headers()["x-accept"], "text/event-stream");
+        let first = response.chunk().await.unwrap().unwrap();
+        assert_eq!(&first[..], b"data: x\n\n");
     }
 
     #[test]

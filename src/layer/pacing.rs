@@ -13,11 +13,10 @@ use crate::rate_limit::RunLimiter;
 /// How a layer's attempts are paced: the value the attempts are handed,
 /// set only on a bulk run's own client (bulk revocation, built when the
 /// spec has `revoke_access_token`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 #[cfg_attr(not(s2_openapi_revoke), allow(dead_code))]
 pub(super) enum Pacing {
     /// Each attempt goes when its retry wait is over.
-    #[default]
     Free,
     /// Each attempt, retries included, waits for its turn from a bulk
     /// run's limiter.
@@ -51,7 +50,9 @@ impl Pacing {
 
     /// Waits `wait` (a retry's backoff), then for the retry's turn, and
     /// returns when the turn came: `None` when paced freely (the attempt
-    /// starts when it is sent).
+    /// starts when it is sent). The caller has checked that `wait` ends
+    /// before `deadline`; only a turn, which may come later, is bounded by
+    /// it here.
     pub(super) async fn retry_turn(
         &self,
         wait: Duration,
@@ -140,6 +141,9 @@ mod tests {
         let no_deadline = || panic!("a free call has no turn to wait for");
         assert_eq!(free.first_turn(no_deadline).await, Ok(()));
         let started = Instant::now();
+        // Past the deadline on purpose: the backoff is the caller's to
+        // bound (`retry_wait` refuses one that ends past it), and a free
+        // call has no turn that the deadline could cut short.
         let deadline = started + SECOND;
         assert_eq!(free.retry_turn(5 * SECOND, deadline).await, Ok(None));
         assert_eq!(started.elapsed(), 5 * SECOND);
