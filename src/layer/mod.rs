@@ -331,16 +331,19 @@ mod tests {
 
     use super::*;
 
+    /// What a scripted server was sent: each request's headers and body.
+    type Heard = Arc<Mutex<Vec<(http::HeaderMap, bytes::Bytes)>>>;
+
     /// A server answering its requests with `statuses` in turn (the last
-    /// one again after), and the headers of each request it was sent.
-    async fn serve(statuses: &'static [u16]) -> (String, Arc<Mutex<Vec<http::HeaderMap>>>) {
+    /// one again after), and what each request it was sent held.
+    async fn serve(statuses: &'static [u16]) -> (String, Heard) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/v1/things/x", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen = Heard::default();
         let heard = Arc::clone(&seen);
-        let app = axum::Router::new().fallback(move |headers: http::HeaderMap| {
+        let app = axum::Router::new().fallback(move |headers: http::HeaderMap, body: bytes::Bytes| {
             let mut heard = heard.lock().unwrap();
-            heard.push(headers);
+            heard.push((headers, body));
             let status = statuses[(heard.len() - 1).min(statuses.len() - 1)];
             async move { http::StatusCode::from_u16(status).unwrap() }
         });
@@ -367,14 +370,19 @@ mod tests {
         assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
         let report = slot.get();
         assert_eq!((report.attempts, report.status), (2, Some(response.status())));
+        // A PUT answered 503 cannot have acted: nothing uncertain.
+        assert!(!report.uncertain);
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
-        for headers in seen.iter() {
+        for (headers, _) in seen.iter() {
             assert_eq!(headers["s2-basin"], "my-basin");
             assert_eq!(headers["content-encoding"], "gzip");
             assert!(!headers.contains_key("api-version"));
             assert_eq!(headers["accept"], "*/*");
         }
+        // Compressed once: the retry sends the same bytes.
+        assert!(seen[0].1.len() < 2048);
+        assert_eq!(seen[0].1, seen[1].1);
     }
 
     #[tokio::test]
