@@ -139,7 +139,8 @@ pub fn generate_from_value(doc: Value) -> Result<Generated, CodegenError> {
             .map(|t| t.name())
             .collect::<std::collections::BTreeSet<String>>()
             .into();
-        // The live client: its schemas are the main client's types.
+        // The live client: its schemas are the main client's types (record
+        // data included, which `settings` already makes bytes).
         let mut live_settings = settings(&aliases);
         for name in type_names.iter() {
             live_settings.with_replacement(
@@ -148,12 +149,7 @@ pub fn generate_from_value(doc: Value) -> Result<Generated, CodegenError> {
                 std::iter::empty(),
             );
         }
-        let live_settings = live_settings.with_replacement(
-            crate::records::BYTES_SCHEMA,
-            crate::records::BYTES_TYPE,
-            [progenitor::TypeImpl::Default].into_iter(),
-        );
-        let live_tokens = progenitor::Generator::new(live_settings)
+        let live_tokens = progenitor::Generator::new(&live_settings)
             .generate_tokens(&live_spec)
             .map_err(|e| CodegenError::Generator(format!("live reads: {e}")))?;
         Ok((unparse(tokens)?, needs, type_names, unparse(live_tokens)?))
