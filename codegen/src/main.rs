@@ -82,13 +82,14 @@ fn main() -> ExitCode {
 }
 
 /// The spec text to vendor: `text` itself unless `spec` is JSON, which is
-/// written as YAML, checked to say the same document.
-fn as_yaml(spec: &Path, text: String) -> Result<String, CodegenError> {
+/// written as YAML; then also the document the JSON reads as, which the
+/// YAML must read as too.
+fn as_yaml(spec: &Path, text: String) -> Result<(String, Option<serde_json::Value>), CodegenError> {
     let is_json = spec
         .extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
     if !is_json {
-        return Ok(text);
+        return Ok((text, None));
     }
     let parse_error = |message: String| CodegenError::Parse {
         path: spec.to_owned(),
@@ -100,12 +101,7 @@ fn as_yaml(spec: &Path, text: String) -> Result<String, CodegenError> {
     let yaml = serde_yaml_ng::to_string(&document)
         .map_err(|e| parse_error(format!("cannot be written as YAML: {e}")))?;
     let json = load::parse(&text, true).map_err(parse_error)?;
-    if load::parse(&yaml, false).as_ref() != Ok(&json) {
-        return Err(parse_error(
-            "its YAML form does not read back as the same document".to_owned(),
-        ));
-    }
-    Ok(yaml)
+    Ok((yaml, Some(json)))
 }
 
 fn vendored(root: &Path) -> PathBuf {
@@ -160,11 +156,17 @@ fn update(root: &Path, spec: &Path) -> Result<ExitCode, CodegenError> {
         path: spec.to_owned(),
         source,
     })?;
-    let text = as_yaml(spec, text)?;
+    let (text, as_json) = as_yaml(spec, text)?;
     let as_vendored = load::parse(&text, false).map_err(|message| CodegenError::Parse {
         path: spec.to_owned(),
         message: format!("read as {VENDORED} will be: {message}"),
     })?;
+    if as_json.is_some_and(|json| json != as_vendored) {
+        return Err(CodegenError::Parse {
+            path: spec.to_owned(),
+            message: "its YAML form does not read back as the same document".to_owned(),
+        });
+    }
     let new = generate_from_value(as_vendored)?;
     let old = generate(&vendored(root));
     let bytes = text.into_bytes();
